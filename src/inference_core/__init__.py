@@ -1,0 +1,199 @@
+"""inference-core: one typed, observable inference layer for agent pipelines.
+
+Importing this package defines names and nothing else: no environment reads,
+no clients, no logging setup, no network. Public names load lazily on first
+access (PEP 562), so ``import inference_core`` stays cheap and vendor SDKs load
+only when a call first needs them.
+
+Start with :func:`bootstrap` (typed use-cases) or the seed-compatible
+:class:`LLMClient`.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # composition root
+    "bootstrap": "inference_core.bootstrap",
+    "Inference": "inference_core.bootstrap",
+    # domain values
+    "Message": "inference_core.domain.messages",
+    "TextPart": "inference_core.domain.messages",
+    "ImagePart": "inference_core.domain.messages",
+    "AudioPart": "inference_core.domain.messages",
+    "ChatRequest": "inference_core.domain.chat",
+    "ChatResponse": "inference_core.domain.chat",
+    "ChatChunk": "inference_core.domain.chat",
+    "GenerationParams": "inference_core.domain.chat",
+    "ResponseFormat": "inference_core.domain.chat",
+    "FinishReason": "inference_core.domain.chat",
+    "Usage": "inference_core.domain.chat",
+    "ModelSpec": "inference_core.domain.catalog",
+    "ModelCatalog": "inference_core.domain.catalog",
+    "ModelCapabilities": "inference_core.domain.catalog",
+    "JSONOutput": "inference_core.domain.catalog",
+    "GenerationRequest": "inference_core.domain.media",
+    "GeneratedMedia": "inference_core.domain.media",
+    "GeneratorInfo": "inference_core.domain.media",
+    "MediaKind": "inference_core.domain.media",
+    "AgentDescriptor": "inference_core.domain.descriptors",
+    "DescriptorResult": "inference_core.domain.descriptors",
+    "MediaFile": "inference_core.domain.descriptors",
+    "RuntimeConfig": "inference_core.domain.config",
+    "Route": "inference_core.domain.routing",
+    "UsageEvent": "inference_core.domain.usage",
+    # errors
+    "InferenceError": "inference_core.domain.errors",
+    "ConfigurationError": "inference_core.domain.errors",
+    "MissingAPIKeyError": "inference_core.domain.errors",
+    "InvalidInputError": "inference_core.domain.errors",
+    "InvalidMessageError": "inference_core.domain.errors",
+    "InvalidImageError": "inference_core.domain.errors",
+    "ProviderError": "inference_core.domain.errors",
+    "AuthenticationError": "inference_core.domain.errors",
+    "RateLimitError": "inference_core.domain.errors",
+    "QuotaExceededError": "inference_core.domain.errors",
+    "ProviderTimeout": "inference_core.domain.errors",
+    "DeadlineExceeded": "inference_core.domain.errors",
+    "ProviderUnavailable": "inference_core.domain.errors",
+    "InvalidRequestError": "inference_core.domain.errors",
+    "ContextWindowExceeded": "inference_core.domain.errors",
+    "ModelNotFoundError": "inference_core.domain.errors",
+    "ContentFiltered": "inference_core.domain.errors",
+    "InvalidResponse": "inference_core.domain.errors",
+    "StreamInterrupted": "inference_core.domain.errors",
+    "OutputValidationError": "inference_core.domain.errors",
+    "GeneratorNotFound": "inference_core.domain.errors",
+    "InvalidGeneratorInput": "inference_core.domain.errors",
+    "AllFallbacksFailed": "inference_core.domain.errors",
+    # test doubles shipped for users' tests
+    "FakeChatModel": "inference_core.adapters.fakes",
+    "FunctionChatModel": "inference_core.adapters.fakes",
+    "FakeMediaGenerator": "inference_core.adapters.fakes",
+}
+
+__all__ = [
+    "AgentDescriptor",
+    "AllFallbacksFailed",
+    "AudioPart",
+    "AuthenticationError",
+    "ChatChunk",
+    "ChatRequest",
+    "ChatResponse",
+    "ConfigurationError",
+    "ContentFiltered",
+    "ContextWindowExceeded",
+    "DeadlineExceeded",
+    "DescriptorResult",
+    "FakeChatModel",
+    "FakeMediaGenerator",
+    "FinishReason",
+    "FunctionChatModel",
+    "GeneratedMedia",
+    "GenerationParams",
+    "GenerationRequest",
+    "GeneratorInfo",
+    "GeneratorNotFound",
+    "ImagePart",
+    "Inference",
+    "InferenceError",
+    "InvalidGeneratorInput",
+    "InvalidImageError",
+    "InvalidInputError",
+    "InvalidMessageError",
+    "InvalidRequestError",
+    "InvalidResponse",
+    "JSONOutput",
+    "MediaFile",
+    "MediaKind",
+    "Message",
+    "MissingAPIKeyError",
+    "ModelCapabilities",
+    "ModelCatalog",
+    "ModelNotFoundError",
+    "ModelSpec",
+    "OutputValidationError",
+    "ProviderError",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ResponseFormat",
+    "Route",
+    "RuntimeConfig",
+    "StreamInterrupted",
+    "TextPart",
+    "Usage",
+    "UsageEvent",
+    "__version__",
+    "bootstrap",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'inference_core' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
+    from inference_core.adapters.fakes import FakeChatModel, FakeMediaGenerator, FunctionChatModel
+    from inference_core.bootstrap import Inference, bootstrap
+    from inference_core.domain.catalog import JSONOutput, ModelCapabilities, ModelCatalog, ModelSpec
+    from inference_core.domain.chat import (
+        ChatChunk,
+        ChatRequest,
+        ChatResponse,
+        FinishReason,
+        GenerationParams,
+        ResponseFormat,
+        Usage,
+    )
+    from inference_core.domain.config import RuntimeConfig
+    from inference_core.domain.descriptors import AgentDescriptor, DescriptorResult, MediaFile
+    from inference_core.domain.errors import (
+        AllFallbacksFailed,
+        AuthenticationError,
+        ConfigurationError,
+        ContentFiltered,
+        ContextWindowExceeded,
+        DeadlineExceeded,
+        GeneratorNotFound,
+        InferenceError,
+        InvalidGeneratorInput,
+        InvalidImageError,
+        InvalidInputError,
+        InvalidMessageError,
+        InvalidRequestError,
+        InvalidResponse,
+        MissingAPIKeyError,
+        ModelNotFoundError,
+        OutputValidationError,
+        ProviderError,
+        ProviderTimeout,
+        ProviderUnavailable,
+        QuotaExceededError,
+        RateLimitError,
+        StreamInterrupted,
+    )
+    from inference_core.domain.media import (
+        GeneratedMedia,
+        GenerationRequest,
+        GeneratorInfo,
+        MediaKind,
+    )
+    from inference_core.domain.messages import AudioPart, ImagePart, Message, TextPart
+    from inference_core.domain.routing import Route
+    from inference_core.domain.usage import UsageEvent

@@ -1,0 +1,35 @@
+"""Process-level settings from the environment and ``.env`` (pydantic-settings).
+
+Read when :func:`~inference_core.bootstrap.bootstrap` runs, never at import.
+Environment variables win over ``.env`` values; nothing is written back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["InferenceSettings"]
+
+
+class InferenceSettings(BaseSettings):
+    """Settings that select the config file and defaults.
+
+    Attributes:
+        default_model: ``INFERENCE_DEFAULT_MODEL``; wins over the config's ``default_model``.
+        runtime_config: ``INFERENCE_RUNTIME_CONFIG``; the runtime config file to use.
+        ollama_base_url: ``OLLAMA_BASE_URL``; where the Ollama server listens.
+        read_dotenv: Whether to merge the nearest ``.env`` file (upward search).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="INFERENCE_", extra="ignore", frozen=True, populate_by_name=True
+    )
+    default_model: str | None = None
+    runtime_config: Path | None = None
+    ollama_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OLLAMA_BASE_URL", "ollama_base_url")
+    )
+    read_dotenv: bool = True

@@ -1,0 +1,1 @@
+"""Use-cases and policies (retry, deadline, fallback, usage), wired through ports only."""

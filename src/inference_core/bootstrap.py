@@ -1,0 +1,311 @@
+"""Composition root: read settings and config, build adapters lazily, wire the use-cases.
+
+:func:`bootstrap` is the only place that reads the environment (through the
+config adapter) and chooses concrete adapters. Everything it builds can be
+replaced by passing a port implementation (tests pass fakes)::
+
+    inference = bootstrap(chat_model=FakeChatModel("hi"))
+
+Vendor SDKs are imported the first time a route needs them, never here at
+import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from inference_core.adapters.config import LoadedRuntime, load_runtime
+from inference_core.adapters.config.settings import InferenceSettings
+from inference_core.domain.catalog import ModelCapabilities, ModelCatalog, builtin_catalog
+from inference_core.domain.chat import GenerationParams
+from inference_core.domain.config import RuntimeConfig
+from inference_core.domain.errors import ConfigurationError, MissingAPIKeyError
+from inference_core.domain.routing import ClientPath, ProviderConnection, Route, resolve
+from inference_core.ports.chat import ChatModel
+from inference_core.ports.routing import ResolvedModel
+
+__all__ = [
+    "ChatModelFactory",
+    "ConfiguredModelRouter",
+    "Inference",
+    "bootstrap",
+    "default_chat_model_factory",
+]
+
+#: Builds the adapter for one provider connection.
+ChatModelFactory = Callable[[ProviderConnection], ChatModel]
+
+# client path -> (module, extra to install). Loaded on first use only.
+_NO_DEFAULTS = GenerationParams()
+
+_CHAT_ADAPTERS: dict[ClientPath, tuple[str, str]] = {
+    ClientPath.OPENAI_SDK: ("inference_core.adapters.openai", "openai"),
+    ClientPath.GPT5_SDK: ("inference_core.adapters.openai", "openai"),
+    ClientPath.ANTHROPIC_SDK: ("inference_core.adapters.anthropic", "anthropic"),
+    ClientPath.LITELLM: ("inference_core.adapters.litellm", "litellm"),
+    ClientPath.OLLAMA: ("inference_core.adapters.ollama", "ollama"),
+    ClientPath.LLAMA_CPP: ("inference_core.adapters.llama_cpp", "local"),
+}
+
+
+def default_chat_model_factory(connection: ProviderConnection) -> ChatModel:
+    """Import the adapter package for ``connection.client`` and build its chat model.
+
+    Raises:
+        ConfigurationError: The adapter's optional dependencies are not installed;
+            the message names the extra to install.
+    """
+    module_name, extra = _CHAT_ADAPTERS[connection.client]
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigurationError(
+            f"the {connection.client.value!r} client path (provider {connection.provider!r}) "
+            f"needs the '{extra}' extra: pip install 'inference-core[{extra}]' "
+            f"(missing module: {exc.name})"
+        ) from exc
+    model: ChatModel = module.create_chat_model(connection)
+    return model
+
+
+class ConfiguredModelRouter:
+    """The :class:`~inference_core.ports.ModelRouter` built from the runtime config.
+
+    Adapters are cached per (connection, event loop): SDK clients hold
+    connection pools bound to the loop that first used them, so a new loop
+    (``asyncio.run`` per call) gets fresh adapters while one loop reuses them.
+    """
+
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        catalog: ModelCatalog,
+        env: Mapping[str, str],
+        *,
+        default_model: str | None,
+        factory: ChatModelFactory = default_chat_model_factory,
+        api_key: SecretStr | None = None,
+        base_url: str | None = None,
+        require_keys: bool = True,
+    ) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.default_model = default_model
+        self._env = env
+        self._table = config.routing_table()
+        self._factory = factory
+        self._api_key = api_key
+        self._base_url = base_url
+        self._require_keys = require_keys
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, ChatModel]]
+        self._by_loop = weakref.WeakKeyDictionary()
+        self._no_loop: dict[Any, ChatModel] = {}
+        self._routes: dict[str, Route] = {}
+
+    def route(self, model: str | None) -> Route:
+        """Resolve ``model`` (``None``: the default model) to a route, without building adapters."""
+        name = model or self.default_model
+        if not name:
+            raise ConfigurationError(
+                "no model given and no default model configured: pass model=..., set "
+                "INFERENCE_DEFAULT_MODEL, or set default_model in inference_runtime.yaml"
+            )
+        cached = self._routes.get(name)
+        if cached is None:
+            cached = resolve(name, self._table, self.catalog, self._env, source=self.config.source)
+            self._routes[name] = cached
+        return cached
+
+    def connection(self, route: Route) -> ProviderConnection:
+        """The connection (endpoint, key, headers, timeouts) that serves ``route``."""
+        return ProviderConnection(
+            provider=route.provider,
+            client=route.client,
+            base_url=self._base_url or route.base_url,
+            api_key=self._key_for(route),
+            headers=route.headers,
+            connect_timeout=self.config.timeouts.connect,
+            read_timeout=self.config.timeouts.read,
+        )
+
+    def _key_for(self, route: Route) -> SecretStr | None:
+        if self._api_key is not None:
+            return self._api_key
+        entry = self.config.api_keys.get(route.provider)
+        if entry is not None and entry.value is not None:
+            return entry.value
+        if route.key_env is None or not self._require_keys:
+            return None
+        value = self._env.get(route.key_env)
+        if value:
+            return SecretStr(value)
+        config_key = None
+        env_var = route.key_env
+        if entry is not None:
+            config_key = f"api_keys.{route.provider} in {self.config.source}"
+            env_var = entry.env_var or env_var
+        raise MissingAPIKeyError(route.provider, env_var, config_key)
+
+    def _adapters(self) -> dict[Any, ChatModel]:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return self._no_loop
+        return self._by_loop.setdefault(loop, {})
+
+    def resolve(self, model: str | None) -> ResolvedModel:
+        """Route ``model`` and return it with a (cached) adapter and its capabilities."""
+        route = self.route(model)
+        connection = self.connection(route)
+        adapters = self._adapters()
+        key = connection.cache_key()
+        chat_model = adapters.get(key)
+        if chat_model is None:
+            chat_model = adapters[key] = self._factory(connection)
+        spec = route.spec
+        return ResolvedModel(
+            route=route,
+            chat_model=chat_model,
+            capabilities=spec.capabilities if spec else ModelCapabilities(),
+            defaults=self.config.model_configs.get(route.model)
+            or self.config.model_configs.get(route.requested)
+            or _NO_DEFAULTS,
+        )
+
+    def fallbacks(self, model: str) -> tuple[str, ...]:
+        """The configured fallback chain for ``model``."""
+        return self.config.fallbacks.get(model, ())
+
+    async def aclose(self) -> None:
+        """Close the adapters built for the running event loop."""
+        adapters = self._adapters()
+        models = list(adapters.values())
+        adapters.clear()
+        for chat_model in models:
+            await chat_model.aclose()
+
+
+@dataclass
+class Inference:
+    """The wired library: configuration, catalog, router and use-cases.
+
+    Attributes:
+        config: The validated runtime config.
+        catalog: Built-in models merged with the config's ``models:``.
+        router: Resolves model ids to adapters.
+        config_path: The config file that was read, if any.
+    """
+
+    config: RuntimeConfig
+    catalog: ModelCatalog
+    router: ConfiguredModelRouter
+    config_path: Path | None = None
+    env_file: Path | None = None
+    extras: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def default_model(self) -> str | None:
+        """The model used when a call names none."""
+        return self.router.default_model
+
+    def route(self, model: str | None = None) -> Route:
+        """Explain how ``model`` is served (no adapter is built, no network)."""
+        return self.router.route(model)
+
+    async def aclose(self) -> None:
+        """Close pooled connections of the adapters built on the running loop."""
+        await self.router.aclose()
+
+
+def bootstrap(
+    settings: InferenceSettings | None = None,
+    *,
+    config: RuntimeConfig | None = None,
+    config_path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    default_model: str | None = None,
+    chat_model: ChatModel | None = None,
+    chat_model_factory: ChatModelFactory | None = None,
+    api_key: str | SecretStr | None = None,
+    base_url: str | None = None,
+) -> Inference:
+    """Build an :class:`Inference` from settings, the runtime config and overrides.
+
+    Args:
+        settings: Process settings; read from the environment when omitted.
+        config: A ready config (skips file loading); ``config_path`` otherwise.
+        config_path: Config file to load instead of searching for one.
+        environ: Environment snapshot to use instead of ``os.environ`` (tests).
+        default_model: Overrides ``INFERENCE_DEFAULT_MODEL`` and the config's default.
+        chat_model: Serve EVERY route with this adapter (tests pass a fake).
+        chat_model_factory: Build adapters with this instead of the built-in ones.
+        api_key: Use this key for every provider (the seed's ``api_key=``).
+        base_url: Use this endpoint for every provider (the seed's ``base_url=``).
+
+    Raises:
+        ConfigurationError: The config is missing, malformed or invalid.
+    """
+    if settings is None:
+        # An explicit environ replaces os.environ entirely (model_construct reads no env).
+        settings = (
+            InferenceSettings()
+            if environ is None
+            else InferenceSettings.model_construct(**_settings_from(environ))
+        )
+    loaded: LoadedRuntime
+    if config is not None:
+        loaded = LoadedRuntime(config, dict(environ or {}), None, None)
+    else:
+        loaded = load_runtime(
+            config_path or settings.runtime_config,
+            environ=environ,
+            read_dotenv=settings.read_dotenv,
+        )
+    cfg = loaded.config
+    catalog = builtin_catalog().merged(cfg.models.values()) if cfg.models else builtin_catalog()
+
+    factory: ChatModelFactory
+    if chat_model is not None:
+        fixed = chat_model
+        factory = lambda _connection: fixed  # noqa: E731 - one adapter for every route
+    else:
+        factory = chat_model_factory or default_chat_model_factory
+
+    key = SecretStr(api_key) if isinstance(api_key, str) else api_key
+    router = ConfiguredModelRouter(
+        cfg,
+        catalog,
+        loaded.env,
+        default_model=default_model or settings.default_model or cfg.default_model,
+        factory=factory,
+        api_key=key,
+        base_url=base_url,
+        require_keys=chat_model is None,  # a fixed (fake) adapter needs no key
+    )
+    return Inference(
+        config=cfg,
+        catalog=catalog,
+        router=router,
+        config_path=loaded.path,
+        env_file=loaded.env_file,
+    )
+
+
+def _settings_from(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings values from an explicit environment mapping (tests, embedding apps)."""
+    values: dict[str, Any] = {}
+    if environ.get("INFERENCE_DEFAULT_MODEL"):
+        values["default_model"] = environ["INFERENCE_DEFAULT_MODEL"]
+    if environ.get("INFERENCE_RUNTIME_CONFIG"):
+        values["runtime_config"] = Path(environ["INFERENCE_RUNTIME_CONFIG"])
+    if environ.get("OLLAMA_BASE_URL"):
+        values["ollama_base_url"] = environ["OLLAMA_BASE_URL"]
+    return values

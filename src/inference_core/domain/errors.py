@@ -1,0 +1,311 @@
+"""The one error tree of inference-core.
+
+Every error the library raises on purpose derives from :class:`InferenceError`.
+Adapters translate vendor exceptions into the most specific class below at
+their edge (``raise ... from exc``); retry and fallback policies look only at
+these types and at :attr:`ProviderError.retryable`.
+
+::
+
+    InferenceError
+    ├── ConfigurationError                 bad/missing config, unknown model route
+    │   └── MissingAPIKeyError             provider used with no key configured
+    ├── InvalidInputError (ValueError)     caller passed something malformed
+    │   ├── InvalidMessageError            a message / content part is malformed
+    │   ├── InvalidImageError              not an image, truncated, too large...
+    │   └── TemplateError                  prompt template missing a variable
+    ├── ProviderError                      a provider call failed
+    │   ├── AuthenticationError            401/403                     (final)
+    │   ├── RateLimitError                 429, slow down              (retryable)
+    │   ├── QuotaExceededError             429, quota/billing exhausted (final)
+    │   ├── ProviderTimeout                408, connect/read timeout   (retryable)
+    │   │   └── DeadlineExceeded           the caller's overall deadline passed (final)
+    │   ├── ProviderUnavailable            409/5xx/529, connection error (retryable)
+    │   ├── InvalidRequestError            400/422                     (final)
+    │   │   └── ContextWindowExceeded      prompt + output exceed the window
+    │   ├── ModelNotFoundError             404 / unknown model         (final)
+    │   ├── ContentFiltered                refused by a content policy (final)
+    │   └── InvalidResponse                malformed body, stream cut before its end
+    │       └── StreamInterrupted          failed after text was already delivered
+    ├── OutputValidationError              model output never became valid JSON/schema
+    ├── GeneratorNotFound (KeyError)       unknown media generator id
+    ├── InvalidGeneratorInput (ValueError) input rejected by a generator's schema
+    ├── MediaGenerationError               a media job failed or was cancelled
+    ├── AssetStoreError                    a media file could not be stored safely
+    └── AllFallbacksFailed (ExceptionGroup) every model in a fallback chain failed
+
+No message or ``repr`` of these errors ever contains an API key: adapters build
+messages from status codes and provider error text, never from request headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from inference_core.domain.chat import Usage
+
+__all__ = [
+    "AllFallbacksFailed",
+    "AssetStoreError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "ContentFiltered",
+    "ContextWindowExceeded",
+    "DeadlineExceeded",
+    "GeneratorNotFound",
+    "InferenceError",
+    "InvalidGeneratorInput",
+    "InvalidImageError",
+    "InvalidInputError",
+    "InvalidMessageError",
+    "InvalidRequestError",
+    "InvalidResponse",
+    "MediaGenerationError",
+    "MissingAPIKeyError",
+    "ModelNotFoundError",
+    "OutputValidationError",
+    "ProviderError",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "QuotaExceededError",
+    "RateLimitError",
+    "StreamInterrupted",
+    "TemplateError",
+]
+
+
+class InferenceError(Exception):
+    """Root of every error raised on purpose by inference-core."""
+
+
+class ConfigurationError(InferenceError):
+    """The configuration is invalid, or a model cannot be routed.
+
+    Messages name the file, the key path and the problem where one applies.
+    """
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """A provider was used but no API key is configured for it.
+
+    Attributes:
+        provider: The provider that needed a key.
+        env_var: The environment variable that would have supplied it.
+        config_key: The config key that referenced that variable, if any.
+    """
+
+    def __init__(self, provider: str, env_var: str | None, config_key: str | None = None) -> None:
+        self.provider = provider
+        self.env_var = env_var
+        self.config_key = config_key
+        where = f"set {env_var}" if env_var else "configure an API key"
+        if config_key:
+            where += f" (referenced by {config_key})"
+        super().__init__(f"no API key for provider {provider!r}: {where}")
+
+
+class InvalidInputError(InferenceError, ValueError):
+    """The caller passed a malformed value; the message names what and where."""
+
+
+class InvalidMessageError(InvalidInputError):
+    """A chat message or content part is malformed.
+
+    Attributes:
+        index: Position of the offending message in the list, when known.
+        field: The offending field, when known.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, field: str | None = None) -> None:
+        self.index = index
+        self.field = field
+        where = []
+        if index is not None:
+            where.append(f"messages[{index}]")
+        if field:
+            where.append(field)
+        prefix = ".".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class InvalidImageError(InvalidInputError):
+    """An image could not be read, decoded or accepted (size, format, truncation)."""
+
+
+class TemplateError(InvalidInputError):
+    """A prompt template could not be rendered (e.g. a variable is missing)."""
+
+
+class ProviderError(InferenceError):
+    """A call to a model provider failed.
+
+    Attributes:
+        provider: Provider name (``openai``, ``anthropic``...), when known.
+        model: Model id that was called, when known.
+        status: HTTP status code, when the failure came with one.
+        retryable: Whether repeating the same request may succeed. Each subclass
+            has a default; a server's ``x-should-retry`` header overrides it.
+        retry_after: Seconds the provider asked us to wait, when it said.
+    """
+
+    default_retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.status = status
+        self.retryable = self.default_retryable if retryable is None else retryable
+        self.retry_after = retry_after
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        origin = "/".join(p for p in (self.provider, self.model) if p)
+        status = f" HTTP {self.status}" if self.status is not None else ""
+        head = f"[{origin}{status}] " if origin or status else ""
+        return f"{head}{self.message}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructors need help to survive pickling (multiprocessing).
+        return (_rebuild_provider_error, (type(self), self.message, self.__dict__))
+
+
+def _rebuild_provider_error(
+    cls: type[ProviderError], message: str, state: dict[str, Any]
+) -> ProviderError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
+
+
+class AuthenticationError(ProviderError):
+    """The provider rejected the credentials (HTTP 401/403)."""
+
+
+class RateLimitError(ProviderError):
+    """The provider asked us to slow down (HTTP 429); ``retry_after`` when it said."""
+
+    default_retryable = True
+
+
+class QuotaExceededError(ProviderError):
+    """The account's quota or credit is exhausted (a 429 that waiting will not fix)."""
+
+
+class ProviderTimeout(ProviderError):
+    """The provider did not answer in time (connect/read timeout, HTTP 408)."""
+
+    default_retryable = True
+
+
+class DeadlineExceeded(ProviderTimeout):
+    """The caller's overall deadline passed; nothing more will be attempted."""
+
+    default_retryable = False
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider is down, overloaded or unreachable (5xx, 529, 409, connection error)."""
+
+    default_retryable = True
+
+
+class InvalidRequestError(ProviderError):
+    """The provider rejected the request as malformed (HTTP 400/422)."""
+
+
+class ContextWindowExceeded(InvalidRequestError):
+    """The prompt plus the requested output do not fit the model's context window."""
+
+
+class ModelNotFoundError(ProviderError):
+    """The provider does not know the model (HTTP 404 or equivalent)."""
+
+
+class ContentFiltered(ProviderError):
+    """The provider refused the request or the output under a content policy."""
+
+
+class InvalidResponse(ProviderError):
+    """The provider's answer was malformed or ended before its terminator."""
+
+
+class StreamInterrupted(InvalidResponse):
+    """A stream failed after some text had already been delivered to the caller.
+
+    It is never retried automatically (a retry would duplicate text the caller
+    has already consumed). ``partial_text`` holds what was received; the
+    underlying failure is chained as ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, partial_text: str, **kwargs: Any) -> None:
+        kwargs["retryable"] = False
+        super().__init__(message, **kwargs)
+        self.partial_text = partial_text
+
+
+class OutputValidationError(InferenceError):
+    """The model's output could not be parsed or validated, even after re-asking.
+
+    Attributes:
+        raw_text: The last raw text the model produced.
+        errors: One human-readable error per failed attempt, oldest first.
+        usage: Usage summed over every attempt (tokens are spent even on failures).
+    """
+
+    def __init__(self, message: str, *, raw_text: str, errors: Sequence[str], usage: Usage) -> None:
+        self.raw_text = raw_text
+        self.errors = tuple(errors)
+        self.usage = usage
+        super().__init__(message)
+
+
+class GeneratorNotFound(InferenceError, KeyError):
+    """No media generator is registered under the requested id."""
+
+    def __init__(self, generator_id: str, available: Sequence[str] = ()) -> None:
+        self.generator_id = generator_id
+        self.available = tuple(available)
+        listing = ", ".join(sorted(self.available)) or "none registered"
+        super().__init__(f"unknown generator {generator_id!r} (available: {listing})")
+
+    def __str__(self) -> str:
+        # KeyError would wrap the message in quotes.
+        return str(self.args[0])
+
+
+class InvalidGeneratorInput(InferenceError, ValueError):
+    """A generation request does not satisfy the generator's published input schema."""
+
+    def __init__(self, generator_id: str, problems: Sequence[str]) -> None:
+        self.generator_id = generator_id
+        self.problems = tuple(problems)
+        super().__init__(f"invalid input for generator {generator_id!r}: " + "; ".join(problems))
+
+
+class MediaGenerationError(InferenceError):
+    """A media generation job failed, timed out or was cancelled."""
+
+
+class AssetStoreError(InferenceError):
+    """A media file could not be stored (unsafe name, escaping the root, I/O failure)."""
+
+
+class AllFallbacksFailed(ExceptionGroup[Exception], InferenceError):
+    """Every model in a fallback chain failed; ``exceptions`` holds each failure in order."""
+
+    def __new__(cls, message: str, exceptions: Sequence[Exception]) -> Self:
+        """Group ``exceptions`` (one per model tried, in order) under ``message``."""
+        return super().__new__(cls, message, exceptions)

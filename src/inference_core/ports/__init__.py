@@ -1,0 +1,22 @@
+"""Ports: the narrow interfaces the application needs, as ``typing.Protocol``.
+
+Adapters conform structurally (no base class). Each method's docstring states
+what every implementation must guarantee; ``tests/contract`` checks it.
+"""
+
+from inference_core.ports.chat import ChatModel
+from inference_core.ports.media import AssetStore, MediaGenerator, ProgressCallback
+from inference_core.ports.routing import ModelRouter, ResolvedModel
+from inference_core.ports.runtime import Clock, Sleeper, UsageSink
+
+__all__ = [
+    "AssetStore",
+    "ChatModel",
+    "Clock",
+    "MediaGenerator",
+    "ModelRouter",
+    "ProgressCallback",
+    "ResolvedModel",
+    "Sleeper",
+    "UsageSink",
+]

@@ -1,0 +1,40 @@
+"""Observability and time ports, so policies are testable without sleeping."""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from inference_core.domain.usage import UsageEvent
+
+__all__ = ["Clock", "Sleeper", "UsageSink"]
+
+
+@runtime_checkable
+class UsageSink(Protocol):
+    """Receives one event per model-call attempt (success or failure).
+
+    Implementations must be cheap and must not raise: a failing sink must
+    never fail the call it observes.
+    """
+
+    def record(self, event: UsageEvent) -> None:
+        """Take one attempt's usage event."""
+        ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """A monotonic clock in seconds."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic clock (only differences are meaningful)."""
+        ...
+
+
+@runtime_checkable
+class Sleeper(Protocol):
+    """Waits asynchronously; fakes record the delays instead of sleeping."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (cancellable)."""
+        ...
