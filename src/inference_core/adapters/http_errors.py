@@ -1,0 +1,171 @@
+"""Shared HTTP-to-domain error mapping for every provider adapter.
+
+Each adapter extracts (status, headers, provider error text/code) from its
+vendor exception and calls :func:`error_for_status`; the mapping is the one in
+the error tree:
+
+=========================  ==========================================
+HTTP / condition           domain error
+=========================  ==========================================
+400, 422                   InvalidRequestError (ContextWindowExceeded
+                           when the body says the context is too long;
+                           ContentFiltered for content-policy refusals)
+401, 403                   AuthenticationError
+404                        ModelNotFoundError
+408                        ProviderTimeout
+409, 5xx, 529              ProviderUnavailable (retryable)
+429                        RateLimitError, or QuotaExceededError when the
+                           body says the quota/credit is exhausted
+=========================  ==========================================
+
+``retry-after-ms`` wins over ``Retry-After`` (seconds or an HTTP date); the
+server's ``x-should-retry: true|false`` overrides the class's retryable flag.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+
+from inference_core.domain.errors import (
+    AuthenticationError,
+    ContentFiltered,
+    ContextWindowExceeded,
+    InvalidRequestError,
+    ModelNotFoundError,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    QuotaExceededError,
+    RateLimitError,
+)
+
+__all__ = ["error_for_status", "parse_retry_after", "should_retry_override"]
+
+_CONTEXT_MARKERS = (
+    "context_length_exceeded",
+    "context length",
+    "context window",
+    "maximum context",
+    "prompt is too long",
+    "too many tokens",
+    "input is too long",
+)
+_QUOTA_MARKERS = (
+    "insufficient_quota",
+    "quota",
+    "billing",
+    "credit balance",
+    "exceeded your current",
+)
+_FILTER_MARKERS = (
+    "content_filter",
+    "content_policy",
+    "content policy",
+    "safety system",
+    "moderation",
+)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        value = lowered.get(name)
+    return value
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait, from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date).
+
+    Returns ``None`` when neither header is present or parseable; never negative.
+    """
+    ms = _header(headers, "retry-after-ms")
+    if ms is not None:
+        try:
+            return max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = _header(headers, "retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    current = time.time() if now is None else now
+    return max(when.timestamp() - current, 0.0)
+
+
+def should_retry_override(headers: Mapping[str, str]) -> bool | None:
+    """The server's ``x-should-retry`` verdict, or ``None`` when it gave none."""
+    value = _header(headers, "x-should-retry")
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    return None
+
+
+def _mentions(text: str, markers: tuple[str, ...]) -> bool:
+    lowered = text.lower()
+    return any(marker in lowered for marker in markers)
+
+
+def error_for_status(
+    status: int,
+    message: str,
+    *,
+    provider: str,
+    model: str | None,
+    headers: Mapping[str, str] | None = None,
+    code: str | None = None,
+) -> ProviderError:
+    """Build the domain error for an HTTP error response.
+
+    Args:
+        status: HTTP status code.
+        message: The provider's error message (never request headers or keys).
+        provider: Provider name for the error.
+        model: Model id that was called.
+        headers: Response headers (for ``Retry-After`` and ``x-should-retry``).
+        code: The provider's machine-readable error code/type, when it sent one.
+    """
+    headers = headers or {}
+    evidence = f"{code or ''} {message}"
+    cls: type[ProviderError]
+    if status in (400, 413, 422):
+        if _mentions(evidence, _CONTEXT_MARKERS):
+            cls = ContextWindowExceeded
+        elif _mentions(evidence, _FILTER_MARKERS):
+            cls = ContentFiltered
+        else:
+            cls = InvalidRequestError
+    elif status in (401, 403):
+        cls = AuthenticationError
+    elif status == 404:
+        cls = ModelNotFoundError
+    elif status == 408:
+        cls = ProviderTimeout
+    elif status == 429:
+        cls = QuotaExceededError if _mentions(evidence, _QUOTA_MARKERS) else RateLimitError
+    elif status == 409 or status >= 500:
+        cls = ProviderUnavailable
+    else:
+        cls = InvalidRequestError if 400 <= status < 500 else ProviderUnavailable
+    return cls(
+        message or f"HTTP {status}",
+        provider=provider,
+        model=model,
+        status=status,
+        retryable=should_retry_override(headers),
+        retry_after=parse_retry_after(headers),
+    )
