@@ -286,6 +286,8 @@ def config_from_data(data: Any, env: Mapping[str, str], *, source: str) -> Runti
         raise ConfigurationError(
             f"{source}: the top level must be a mapping, got {type(data).__name__}"
         )
+    # A section left with only comments parses as null: treat it as absent.
+    data = {key: value for key, value in data.items() if value is not None}
     api_keys = data.get("api_keys")
     rest = {k: v for k, v in data.items() if k != "api_keys"}
     substituted = substitute_env(rest, env, source=source)
