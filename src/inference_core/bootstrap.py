@@ -136,6 +136,14 @@ class ConfiguredModelRouter:
             read_timeout=self.config.timeouts.read,
         )
 
+    def key_status(self, route: Route) -> str:
+        """``configured``, ``not needed`` or ``missing`` for ``route``'s API key (never the value)."""
+        try:
+            key = self._key_for(route)
+        except MissingAPIKeyError:
+            return "missing"
+        return "configured" if key is not None else "not needed"
+
     def _key_for(self, route: Route) -> SecretStr | None:
         if self._api_key is not None:
             return self._api_key

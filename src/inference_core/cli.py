@@ -1,22 +1,290 @@
-"""The ``inference-core`` command (placeholder until the CLI lands: prints help)."""
+"""The ``inference-core`` command (also ``python -m inference_core``).
+
+Commands: ``chat``, ``models``, ``route``, ``doctor``, ``demo``. Human output by
+default (rich tables when rich is installed), ``--output json`` for scripts.
+Errors print one line and a hint and exit non-zero; ``--debug`` shows the
+traceback. Secrets are never printed: key status is "configured", "missing"
+or "not needed".
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import socket
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from inference_core.bootstrap import Inference, bootstrap
+from inference_core.domain.errors import (
+    ConfigurationError,
+    InferenceError,
+    MissingAPIKeyError,
+    ProviderError,
+)
 
 __all__ = ["main"]
 
-_HELP = """usage: inference-core [--help] COMMAND
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
-inference-core: one typed, observable inference layer for agent pipelines.
 
-Commands arrive with the CLI release (chat, models, route, doctor, demo).
-"""
+class Console:
+    """Writes human or JSON output; rich tables when rich is available and wanted."""
+
+    def __init__(self, output: str, *, stdout: Any = None, stderr: Any = None) -> None:
+        self.json = output == "json"
+        self.out = stdout or sys.stdout
+        self.err = stderr or sys.stderr
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Print rows as a table (or as a JSON list of objects with ``--output json``)."""
+        if self.json:
+            self.emit([dict(zip(columns, row, strict=True)) for row in rows])
+            return
+        try:
+            from rich.console import Console as RichConsole
+            from rich.table import Table
+        except ImportError:  # plain text fallback without the `cli` extra
+            widths = [
+                max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(columns)
+            ]
+            self.line(title)
+            self.line("  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
+            for row in rows:
+                self.line("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+            return
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*(str(v) for v in row))
+        RichConsole(file=self.out, width=160).print(table)
+
+    def pairs(self, title: str, items: Sequence[tuple[str, Any]]) -> None:
+        """Print key/value pairs (or one JSON object)."""
+        if self.json:
+            self.emit(dict(items))
+            return
+        self.table(title, ["field", "value"], [(k, _show(v)) for k, v in items])
+
+    def emit(self, value: Any) -> None:
+        """Write one JSON document."""
+        self.out.write(json.dumps(value, indent=2, default=str) + "\n")
+
+    def line(self, text: str = "") -> None:
+        """Write a line to stdout."""
+        self.out.write(text + "\n")
+
+    def note(self, text: str) -> None:
+        """Write a line to stderr (progress, usage, hints)."""
+        self.err.write(text + "\n")
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) or "-"
+    return str(value)
+
+
+def _price(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:g}"
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+def cmd_models(args: argparse.Namespace, console: Console) -> int:
+    """List the catalog with capabilities, prices and key status."""
+    inference = _bootstrap(args)
+    rows = []
+    for spec in inference.catalog.values():
+        if args.provider and spec.provider != args.provider:
+            continue
+        try:
+            key = inference.router.key_status(inference.route(spec.id))
+        except ConfigurationError:
+            key = "unroutable"
+        caps = spec.capabilities
+        rows.append(
+            (
+                spec.id,
+                spec.provider,
+                _show(caps.vision),
+                caps.json_output.value,
+                _show(spec.context_window),
+                _show(spec.max_output_tokens),
+                _price(spec.pricing.input),
+                _price(spec.pricing.output),
+                key,
+            )
+        )
+    if not rows:
+        raise ConfigurationError(f"no models for provider {args.provider!r}")
+    console.table(
+        "Models (prices: USD per 1M tokens)",
+        ["model", "provider", "vision", "json", "context", "max out", "in $", "out $", "key"],
+        rows,
+    )
+    return EXIT_OK
+
+
+def cmd_route(args: argparse.Namespace, console: Console) -> int:
+    """Explain how a model resolves, without calling it."""
+    inference = _bootstrap(args)
+    route = inference.route(args.model)
+    console.pairs(
+        f"Route for {args.model}",
+        [
+            ("model", route.model),
+            ("api model", route.api_model),
+            ("provider", route.provider),
+            ("client path", route.client.value),
+            ("matched rule", route.rule),
+            ("key env", route.key_env),
+            ("key", inference.router.key_status(route)),
+            ("base url env", route.base_url_env),
+            ("base url", route.base_url or "SDK default"),
+            ("default headers", sorted(route.headers)),
+            ("fallbacks", list(inference.router.fallbacks(route.requested))),
+            ("in catalog", route.spec is not None),
+        ],
+    )
+    return EXIT_OK
+
+
+def _reachable(url: str, timeout: float = 2.0) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname
+    if not host:
+        return "invalid URL"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return "reachable"
+    except OSError as exc:
+        return f"unreachable ({exc.strerror or type(exc).__name__})"
+
+
+def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    """Check config, keys and endpoints; exit 1 when something needed is broken."""
+    checks: list[tuple[str, str, str]] = []
+    try:
+        inference = _bootstrap(args)
+    except ConfigurationError as exc:
+        console.table("Doctor", ["check", "status", "detail"], [("config", "FAIL", str(exc))])
+        return EXIT_ERROR
+    checks.append(("config file", "ok", str(inference.config_path or "none (defaults)")))
+    checks.append((".env file", "ok", str(inference.env_file or "none")))
+    failed = False
+    default = inference.default_model
+    if default:
+        try:
+            route = inference.route(default)
+            key = inference.router.key_status(route)
+            status = "FAIL" if key == "missing" else "ok"
+            failed |= key == "missing"
+            checks.append(("default model", status, f"{default} -> {route.provider} ({key} key)"))
+        except ConfigurationError as exc:
+            failed = True
+            checks.append(("default model", "FAIL", str(exc)))
+    else:
+        checks.append(
+            ("default model", "warn", "none set (INFERENCE_DEFAULT_MODEL or default_model)")
+        )
+    providers = sorted({*inference.config.api_keys, *inference.config.routing.provider_client})
+    for provider in providers:
+        entry = inference.config.api_keys.get(provider)
+        if entry is None:
+            continue
+        status = "ok" if entry.value is not None else "warn"
+        detail = (
+            "configured"
+            if entry.value is not None
+            else f"missing ({entry.env_var or 'no variable'})"
+        )
+        checks.append((f"key {provider}", status, detail))
+    endpoints = dict(inference.config.routing_table().provider_base_url)
+    for provider, url in sorted(endpoints.items()):
+        result = _reachable(url)
+        checks.append(
+            (f"endpoint {provider}", "ok" if result == "reachable" else "warn", f"{url}: {result}")
+        )
+    console.table("Doctor", ["check", "status", "detail"], checks)
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+# --- plumbing ---------------------------------------------------------------------------
+
+
+def _bootstrap(args: argparse.Namespace) -> Inference:
+    return bootstrap(config_path=args.config, default_model=getattr(args, "model_default", None))
+
+
+def _hint(exc: BaseException) -> str:
+    if isinstance(exc, MissingAPIKeyError):
+        return "export the variable (or add it to .env), or pick another model with --model"
+    if isinstance(exc, ConfigurationError):
+        return "run `inference-core doctor` to check the configuration"
+    if isinstance(exc, ProviderError):
+        return "run `inference-core route MODEL` to see where the call went"
+    return "rerun with --debug for the traceback"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(
+        prog="inference-core",
+        description="One typed, observable inference layer: chat with any LLM, inspect routing.",
+    )
+    parser.add_argument("--config", help="runtime config file (default: search upward)")
+    parser.add_argument("--output", choices=("human", "json"), default="human")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    models = sub.add_parser("models", help="list known models, capabilities, prices, key status")
+    models.add_argument("--provider", help="only this provider")
+    models.set_defaults(handler=cmd_models)
+
+    route = sub.add_parser("route", help="explain how a model is routed (no call is made)")
+    route.add_argument("model")
+    route.set_defaults(handler=cmd_route)
+
+    doctor = sub.add_parser("doctor", help="check config, keys and endpoints")
+    doctor.set_defaults(handler=cmd_doctor)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+#: Commands contributed by other modules of this file (chat, demo) register here.
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    sys.stdout.write(_HELP)
-    return 0 if not args or args[0] in ("-h", "--help") else 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE if argv else EXIT_OK
+    console = Console(args.output)
+    try:
+        result: int = args.handler(args, console)
+        return result
+    except InferenceError as exc:
+        if args.debug:
+            traceback.print_exc()
+        console.note(f"error: {exc}")
+        console.note(f"hint: {_hint(exc)}")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        console.note("interrupted")
+        return 130
