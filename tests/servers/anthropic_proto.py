@@ -17,7 +17,7 @@ from tests.servers.plumbing import (
     state_of,
 )
 from tests.servers.state import ChatPlan
-from tests.servers.text import content_text, count_words, chunk_text
+from tests.servers.text import chunk_text, content_text, count_words
 
 _STOP_REASON = {
     "stop": "end_turn",
@@ -36,16 +36,22 @@ def _system_text(system: Any) -> str:
     return content_text(system) if system is not None else ""
 
 
-def _validate(body: Any) -> str | None:
-    """Return an error message when the body breaks the real API's rules."""
+def _validate(body: Any, strict: bool) -> str | None:
+    """Return an error message when the body breaks the API's rules.
+
+    ``strict`` (the default of ``ServerState.anthropic_strict``) also enforces
+    the classic rules: first message from the user, roles strictly alternating,
+    no ``system`` role inside ``messages``. The live API now merges consecutive
+    turns instead, but strictness lets adapter tests prove they merge roles.
+    """
     if not isinstance(body, dict):
         return "messages: body must be a JSON object"
     if not body.get("model"):
         return "model: Field required"
     if "max_tokens" not in body:
         return "max_tokens: Field required"
-    if not isinstance(body["max_tokens"], int) or body["max_tokens"] < 1:
-        return "max_tokens: Input should be a valid integer greater than or equal to 1"
+    if not isinstance(body["max_tokens"], int) or body["max_tokens"] < 0:
+        return "max_tokens: Input should be a valid integer greater than or equal to 0"
     system = body.get("system")
     if system is not None and not isinstance(system, (str, list)):
         return "system: Input should be a valid string or list of text blocks"
@@ -59,19 +65,23 @@ def _validate(body: Any) -> str | None:
     prev: str | None = None
     for i, msg in enumerate(messages):
         role = msg.get("role") if isinstance(msg, dict) else None
+        if not strict:
+            if role not in ("user", "assistant", "system"):
+                return f'messages.{i}.role: Input should be "user" or "assistant"'
+            continue
         if role not in ("user", "assistant"):
             return (
                 f'messages.{i}.role: Input should be "user" or "assistant"'
                 if role != "system"
                 else f'messages.{i}: Unexpected role "system". The Messages API accepts a '
-                "top-level `system` parameter, not \"system\" as an input message role."
+                'top-level `system` parameter, not "system" as an input message role.'
             )
         if i == 0 and role != "user":
-            return "messages: first message must use the \"user\" role"
+            return 'messages: first message must use the "user" role'
         if role == prev:
             return (
-                "messages: roles must alternate between \"user\" and \"assistant\", "
-                "but found multiple \"" + str(role) + "\" roles in a row"
+                'messages: roles must alternate between "user" and "assistant", '
+                'but found multiple "' + str(role) + '" roles in a row'
             )
         prev = role
     return None
@@ -114,7 +124,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     rec = recorded(request)
     if not state._key_ok("anthropic", rec.headers):
         return json_response(auth_error_body("anthropic"), 401)
-    problem = _validate(rec.body)
+    problem = _validate(rec.body, state.anthropic_strict)
     if problem is not None:
         return _invalid(problem)
     body: dict[str, Any] = rec.body
@@ -160,7 +170,11 @@ async def _stream(
         _event("message_start", {"type": "message_start", "message": start}),
         _event(
             "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
         ),
         _event("ping", {"type": "ping"}),
     ]
@@ -168,7 +182,11 @@ async def _stream(
         if not await stream.send(frame, "pre"):
             return stream.result()
     for piece in chunk_text(plan.text, state.chunk_words) if plan.text else []:
-        delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}}
+        delta = {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": piece},
+        }
         if not await stream.send(_event("content_block_delta", delta)):
             return stream.result()
     closing = [
@@ -177,7 +195,10 @@ async def _stream(
             "message_delta",
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": plan.stop_sequence},
+                "delta": {
+                    "stop_reason": message["stop_reason"],
+                    "stop_sequence": plan.stop_sequence,
+                },
                 "usage": {"output_tokens": plan.completion_tokens},
             },
         ),
@@ -207,6 +228,10 @@ async def count_tokens(request: web.Request) -> web.StreamResponse:
     body = rec.body
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return _invalid("messages: Field required")
+    if state.anthropic_strict:
+        problem = _validate({**body, "max_tokens": 1}, strict=True)
+        if problem is not None:
+            return _invalid(problem)
     texts, _ = _prompt(body)
     return json_response({"input_tokens": max(sum(count_words(t) for t in texts), 1)})
 

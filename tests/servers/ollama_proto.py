@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -53,7 +53,7 @@ def has_model(state: ServerState, name: str) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _digest(name: str) -> str:
@@ -296,13 +296,20 @@ async def pull(request: web.Request) -> web.StreamResponse:
     if not await stream.send(json_bytes({"status": "pulling manifest"}) + b"\n", "pre"):
         return stream.result()
     if not known:
-        await stream.send(json_bytes(ollama_error("pull model manifest: file does not exist")) + b"\n", "post")
+        await stream.send(
+            json_bytes(ollama_error("pull model manifest: file does not exist")) + b"\n", "post"
+        )
         await stream.finish()
         return stream.result()
     digest = "sha256:" + _digest(name)
     total = 4096
     for completed in (0, total // 2, total):
-        line = {"status": f"pulling {digest[7:19]}", "digest": digest, "total": total, "completed": completed}
+        line = {
+            "status": f"pulling {digest[7:19]}",
+            "digest": digest,
+            "total": total,
+            "completed": completed,
+        }
         if not await stream.send(json_bytes(line) + b"\n"):
             return stream.result()
         await asyncio.sleep(0)
@@ -354,4 +361,3 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/pull", pull)
     app.router.add_get("/api/version", version)
     app.router.add_get("/", root)
-

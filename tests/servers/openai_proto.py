@@ -86,7 +86,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         )
     if not body.get("model"):
         return json_response(
-            openai_error("you must provide a model parameter", "invalid_request_error", "model"), 400
+            openai_error("you must provide a model parameter", "invalid_request_error", "model"),
+            400,
         )
     model = str(body["model"])
     texts = [content_text(m.get("content")) for m in messages if isinstance(m, dict)]
@@ -161,7 +162,9 @@ async def _stream(
 
     stream = FaultyStream(request, "text/event-stream", _error_frame)
     await stream.start()
-    if not await stream.send(chunk({"role": "assistant", "content": "", "refusal": None}, None), "pre"):
+    if not await stream.send(
+        chunk({"role": "assistant", "content": "", "refusal": None}, None), "pre"
+    ):
         return stream.result()
     pieces = chunk_text(plan.text, state.chunk_words)
     for i, piece in enumerate(pieces):

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from aiohttp import web
@@ -14,9 +15,12 @@ from tests.servers.errors import Protocol, error_body
 from tests.servers.state import CHAT_PATHS, Fault, RecordedRequest, ServerState
 
 STATE_KEY = web.AppKey("fake_server_state", ServerState)
-REC_KEY = "fake_recorded"
-FAULT_KEY = "fake_fault"
 CONTROL_PREFIX = "/_fake/"
+
+# The middleware, the handler and the response-prepare signal of one request all
+# run in the same task, so a context variable carries the per-request data
+# without relying on request storage keys (which differ across aiohttp versions).
+_CURRENT: ContextVar[tuple[RecordedRequest, Fault | None]] = ContextVar("fake_current")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -42,8 +46,8 @@ def recorded(request: web.Request) -> RecordedRequest:
     Returns:
         The :class:`RecordedRequest` built by the middleware.
     """
-    rec: RecordedRequest = request[REC_KEY]
-    return rec
+    del request
+    return _CURRENT.get()[0]
 
 
 def fault_of(request: web.Request) -> Fault | None:
@@ -55,8 +59,9 @@ def fault_of(request: web.Request) -> Fault | None:
     Returns:
         The fault or ``None``.
     """
-    fault: Fault | None = request.get(FAULT_KEY)
-    return fault
+    del request
+    current = _CURRENT.get(None)
+    return current[1] if current is not None else None
 
 
 def protocol_for(path: str, headers: Mapping[str, str]) -> Protocol:
@@ -136,7 +141,7 @@ def abort_connection(request: web.Request) -> None:
 class _Dropped(web.StreamResponse):
     """Response placeholder for an already aborted connection (writes nothing)."""
 
-    async def prepare(self, request: web.BaseRequest) -> None:  # type: ignore[override]
+    async def prepare(self, request: web.BaseRequest) -> None:
         return None
 
     async def write_eof(self, data: bytes = b"") -> None:
@@ -191,14 +196,11 @@ async def fake_middleware(request: web.Request, handler: Handler) -> web.StreamR
         except ValueError:
             body = None
     headers = {k.lower(): v for k, v in request.headers.items()}
-    rec = RecordedRequest(
-        request.method, request.path, headers, body, raw, dict(request.query)
-    )
+    rec = RecordedRequest(request.method, request.path, headers, body, raw, dict(request.query))
     state._record(rec)
-    request[REC_KEY] = rec
     chat = is_chat(request.method, request.path)
     fault = state._take_fault(request.path, raw, body, chat)
-    request[FAULT_KEY] = fault
+    _CURRENT.set((rec, fault))
     if chat and state.latency > 0:
         await asyncio.sleep(state.latency)
     if fault is not None:
@@ -213,7 +215,7 @@ async def fake_middleware(request: web.Request, handler: Handler) -> web.StreamR
             return web.Response(
                 body=fault.raw_body,
                 status=fault.status or 200,
-                content_type="application/json",
+                content_type=fault.content_type or "application/json",
             )
     return await handler(request)
 
@@ -232,13 +234,15 @@ async def on_prepare(request: web.Request, response: web.StreamResponse) -> None
         response.headers.setdefault("request-id", f"req_{rid}")
     else:
         response.headers.setdefault("x-request-id", f"req_{rid}")
-    fault = request.get(FAULT_KEY)
-    if isinstance(fault, Fault):
+    fault = fault_of(request)
+    if fault is not None:
         for name, value in fault.headers.items():
             response.headers[name] = value
 
 
-async def send_json_with_fault(request: web.Request, protocol: Protocol, data: Any) -> web.StreamResponse | None:
+async def send_json_with_fault(
+    request: web.Request, protocol: Protocol, data: Any
+) -> web.StreamResponse | None:
     """Answer a non-streaming body, honouring cut/error stream faults.
 
     ``cut_after_chunks`` sends half of the body (with the full
@@ -305,7 +309,10 @@ class FaultyStream:
             return None
         if f.cut_after_chunks is not None and self.content_sent >= f.cut_after_chunks:
             return "cut"
-        if f.error_event_after_chunks is not None and self.content_sent >= f.error_event_after_chunks:
+        if (
+            f.error_event_after_chunks is not None
+            and self.content_sent >= f.error_event_after_chunks
+        ):
             return "error"
         return None
 

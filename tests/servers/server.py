@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterable
 from dataclasses import asdict, fields
 from types import TracebackType
+
 from aiohttp import web
 
 from tests.servers import anthropic_proto, ollama_proto, openai_proto
@@ -30,7 +32,6 @@ async def _models(request: web.Request) -> web.StreamResponse:
     if "anthropic-version" in request.headers and "anthropic" in request.app[_PROTOCOLS_KEY]:
         return anthropic_proto.list_models(request)
     return await openai_proto.list_models(request)
-
 
 
 def _control_routes(app: web.Application) -> None:
@@ -227,7 +228,7 @@ class FakeServer(ServerState):
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(self.start_async())
-            except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            except BaseException as exc:
                 errors.append(exc)
                 ready.set()
                 loop.close()
@@ -253,10 +254,8 @@ class FakeServer(ServerState):
             return
         if runner is not None and loop.is_running():
             future = asyncio.run_coroutine_threadsafe(runner.cleanup(), loop)
-            try:
+            with contextlib.suppress(Exception):  # best effort shutdown
                 future.result(timeout=5)
-            except Exception:  # noqa: BLE001 - best effort shutdown
-                pass
         if loop.is_running():
             loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)

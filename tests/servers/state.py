@@ -105,6 +105,7 @@ class Fault:
             zero-size chunk) instead of aborting the TCP connection; the
             protocol terminator is still missing.
         message: Message for the default error body / mid-stream error.
+        content_type: Content type sent with ``raw_body`` (default JSON).
     """
 
     status: int | None = None
@@ -119,6 +120,7 @@ class Fault:
     drop: bool = False
     clean_cut: bool = False
     message: str | None = None
+    content_type: str | None = None
 
     @property
     def kind(self) -> str:
@@ -234,6 +236,50 @@ def body_key(raw: bytes, body: Any) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def is_streaming(path: str, body: Any) -> bool:
+    """Tell whether a chat request asks for a streamed answer.
+
+    Args:
+        path: Request path (Ollama streams unless ``stream`` is false).
+        body: Parsed JSON body.
+
+    Returns:
+        True when the answer will be streamed.
+    """
+    if not isinstance(body, dict):
+        return False
+    if path.startswith("/api/"):
+        return body.get("stream", True) is not False
+    return bool(body.get("stream"))
+
+
+def malformed_fault(path: str, body: Any) -> Fault:
+    """A 200 answer with broken JSON in the framing the client expects.
+
+    Non-streaming requests get a truncated JSON document; streaming ones get an
+    SSE (or NDJSON for Ollama) frame whose JSON is broken, so SDKs fail to parse
+    instead of seeing an empty stream.
+
+    Args:
+        path: Request path.
+        body: Parsed JSON body.
+
+    Returns:
+        The fault.
+    """
+    if not is_streaming(path, body):
+        return Fault(raw_body=b'{"id": "broken", "choices": [')
+    if path.startswith("/api/"):
+        return Fault(
+            raw_body=b'{"model": "broken", "message": {\n', content_type="application/x-ndjson"
+        )
+    if path.startswith("/v1/messages"):
+        frame = b'event: message_start\ndata: {"type": "message_start", "message": {\n\n'
+    else:
+        frame = b'data: {"id": "broken", "choices": [\n\n'
+    return Fault(raw_body=frame, content_type="text/event-stream")
+
+
 def normalize_usage(usage: Mapping[str, int] | None) -> dict[str, int]:
     """Map provider-specific usage keys onto canonical names.
 
@@ -258,20 +304,24 @@ class ServerState:
 
     All public methods are thread-safe: tests call them from their own thread
     while the server handles requests in its background thread.
+
+    Attributes:
+        record_requests: Keep every request in ``requests`` (turn off for benchmarks).
+        chunk_words: Words per streamed content chunk (default 1 = per word).
+        chunk_delay: Seconds to sleep after each streamed content chunk.
+        latency: Seconds to sleep before answering each chat request.
+        anthropic_strict: Reject non-alternating roles, a first non-user
+            message and ``system`` role messages with 400 (the live API merges
+            consecutive turns instead).
+        ollama_models: Installed Ollama models (``name`` or ``name:tag``).
+        ollama_registry: Names ``/api/pull`` can fetch (``None`` = any).
+        openai_models: Ids listed by OpenAI ``GET /v1/models``.
+        anthropic_models: Ids listed by Anthropic ``GET /v1/models``.
     """
 
     def __init__(self) -> None:
-        """Create empty state with default model lists."""
+        """Create empty state with the default configuration."""
         self._lock = threading.RLock()
-        self.record_requests = True
-        self.chunk_words = 1
-        self.chunk_delay = 0.0
-        self.latency = 0.0
-        self.ollama_models: set[str] = set(DEFAULT_OLLAMA_MODELS)
-        self.ollama_registry: set[str] | None = None
-        self.openai_models: list[str] = list(DEFAULT_OPENAI_MODELS)
-        self.anthropic_models: list[str] = list(DEFAULT_ANTHROPIC_MODELS)
-        self._keys: dict[Protocol, str | None] = {"openai": None, "anthropic": None, "ollama": None}
         self._requests: list[RecordedRequest] = []
         self._replies: deque[Reply] = deque()
         self._faults: list[_QueuedFault] = []
@@ -280,6 +330,26 @@ class ServerState:
         self._served: list[ServedReply] = []
         self._fault_log: list[tuple[str, str]] = []
         self._request_count = 0
+        self._keys: dict[Protocol, str | None] = {}
+        self._configure_defaults()
+
+    def _configure_defaults(self) -> None:
+        self.record_requests = True
+        self.chunk_words = 1
+        self.chunk_delay = 0.0
+        self.latency = 0.0
+        self.anthropic_strict = True
+        self.ollama_models: set[str] = set(DEFAULT_OLLAMA_MODELS)
+        self.ollama_registry: set[str] | None = None
+        self.openai_models: list[str] = list(DEFAULT_OPENAI_MODELS)
+        self.anthropic_models: list[str] = list(DEFAULT_ANTHROPIC_MODELS)
+        self._keys = {"openai": None, "anthropic": None, "ollama": None}
+
+    def reset(self) -> None:
+        """``clear()`` plus restore every configuration attribute and API key."""
+        with self._lock:
+            self.clear()
+            self._configure_defaults()
 
     # ----------------------------------------------------------------- recording
     @property
@@ -483,7 +553,9 @@ class ServerState:
             raise ValueError(f"unknown fault kinds: {bad}")
         with self._lock:
             self._random = (
-                _RandomFaults(rate, tuple(kinds), random.Random(seed), retry_after, timeout_delay, chunks)
+                _RandomFaults(
+                    rate, tuple(kinds), random.Random(seed), retry_after, timeout_delay, chunks
+                )
                 if rate > 0
                 else None
             )
@@ -507,11 +579,11 @@ class ServerState:
 
     def _take_fault(self, path: str, raw: bytes, body: Any, is_chat: bool) -> Fault | None:
         with self._lock:
-            for queued in self._faults:
+            for index, queued in enumerate(self._faults):
                 if queued.fault.path is None or path.startswith(queued.fault.path):
                     queued.remaining -= 1
                     if queued.remaining <= 0:
-                        self._faults.remove(queued)
+                        del self._faults[index]
                     self._fault_log.append((path, queued.fault.kind))
                     return queued.fault
             if not is_chat or self._random is None:
@@ -525,10 +597,10 @@ class ServerState:
                 return None
             kind = rnd.rng.choice(rnd.kinds)
             self._fault_log.append((path, kind))
-            return self._random_fault(kind, rnd)
+            return self._random_fault(kind, rnd, path, body)
 
     @staticmethod
-    def _random_fault(kind: str, rnd: _RandomFaults) -> Fault:
+    def _random_fault(kind: str, rnd: _RandomFaults, path: str, body: Any) -> Fault:
         if kind == "timeout":
             return Fault(delay=rnd.timeout_delay, drop=True)
         if kind == "cut":
@@ -536,7 +608,7 @@ class ServerState:
         if kind == "error_event":
             return Fault(error_event_after_chunks=rnd.chunks)
         if kind == "malformed":
-            return Fault(raw_body=b'{"id": "broken", "choices": [')
+            return malformed_fault(path, body)
         headers = {
             "retry-after": f"{rnd.retry_after:g}",
             "retry-after-ms": f"{rnd.retry_after * 1000:g}",
