@@ -71,6 +71,14 @@ _EXPORTS: dict[str, str] = {
     "GeneratorNotFound": "inference_core.domain.errors",
     "InvalidGeneratorInput": "inference_core.domain.errors",
     "AllFallbacksFailed": "inference_core.domain.errors",
+    # prompt assembly
+    "PromptTemplate": "inference_core.domain.prompts",
+    "ChatPromptTemplate": "inference_core.domain.prompts",
+    "TemplateError": "inference_core.domain.errors",
+    # seed-compatible API
+    "ImageUtils": "inference_core.compat.image_utils",
+    "InputUtils": "inference_core.compat.input_utils",
+    "MultimodalUtils": "inference_core.compat.input_utils",
     # test doubles shipped for users' tests
     "FakeChatModel": "inference_core.adapters.fakes",
     "FunctionChatModel": "inference_core.adapters.fakes",
@@ -83,6 +91,7 @@ __all__ = [
     "AudioPart",
     "AuthenticationError",
     "ChatChunk",
+    "ChatPromptTemplate",
     "ChatRequest",
     "ChatResponse",
     "ConfigurationError",
@@ -100,8 +109,10 @@ __all__ = [
     "GeneratorInfo",
     "GeneratorNotFound",
     "ImagePart",
+    "ImageUtils",
     "Inference",
     "InferenceError",
+    "InputUtils",
     "InvalidGeneratorInput",
     "InvalidImageError",
     "InvalidInputError",
@@ -117,7 +128,9 @@ __all__ = [
     "ModelCatalog",
     "ModelNotFoundError",
     "ModelSpec",
+    "MultimodalUtils",
     "OutputValidationError",
+    "PromptTemplate",
     "ProviderError",
     "ProviderTimeout",
     "ProviderUnavailable",
@@ -127,6 +140,7 @@ __all__ = [
     "Route",
     "RuntimeConfig",
     "StreamInterrupted",
+    "TemplateError",
     "TextPart",
     "Usage",
     "UsageEvent",
@@ -151,6 +165,8 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from inference_core.adapters.fakes import FakeChatModel, FakeMediaGenerator, FunctionChatModel
     from inference_core.bootstrap import Inference, bootstrap
+    from inference_core.compat.image_utils import ImageUtils
+    from inference_core.compat.input_utils import InputUtils, MultimodalUtils
     from inference_core.domain.catalog import JSONOutput, ModelCapabilities, ModelCatalog, ModelSpec
     from inference_core.domain.chat import (
         ChatChunk,
@@ -187,6 +203,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         QuotaExceededError,
         RateLimitError,
         StreamInterrupted,
+        TemplateError,
     )
     from inference_core.domain.media import (
         GeneratedMedia,
@@ -195,5 +212,6 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         MediaKind,
     )
     from inference_core.domain.messages import AudioPart, ImagePart, Message, TextPart
+    from inference_core.domain.prompts import ChatPromptTemplate, PromptTemplate
     from inference_core.domain.routing import Route
     from inference_core.domain.usage import UsageEvent

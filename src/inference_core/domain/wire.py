@@ -3,7 +3,8 @@
 * OpenAI chat completions: :func:`to_openai` / :func:`from_openai` (round-trip identity
   for the canonical shapes).
 * Anthropic Messages: :func:`to_anthropic` (system split out, image blocks, tool
-  blocks, consecutive same-role messages merged as the API requires).
+  blocks, consecutive same-role messages merged as the API requires) and
+  :func:`from_anthropic`.
 * Ollama ``/api/chat``: :func:`to_ollama` (text plus a base64 ``images`` list).
 * Loose caller input (seed-style dicts, ``Message`` objects, objects with
   ``role``/``content`` attributes): :func:`coerce_messages`, which names the
@@ -25,12 +26,14 @@ from inference_core.domain.messages import (
     ContentPart,
     ImagePart,
     Message,
+    Role,
     TextPart,
     ToolCall,
 )
 
 __all__ = [
     "coerce_messages",
+    "from_anthropic",
     "from_openai",
     "part_from_openai",
     "to_anthropic",
@@ -84,13 +87,21 @@ def to_openai(messages: Iterable[Message]) -> list[dict[str, Any]]:
     return [message_to_openai(m) for m in messages]
 
 
-def part_from_openai(raw: Mapping[str, Any], *, index: int | None = None) -> ContentPart:
+def part_from_openai(
+    raw: Mapping[str, Any], *, index: int | None = None, part_index: int | None = None
+) -> ContentPart:
     """Parse one OpenAI content part (``text``, ``image_url`` or ``input_audio``).
+
+    Args:
+        raw: The part as a mapping.
+        index: Position of the message, named in errors.
+        part_index: Position of the part in the message's content, named in errors.
 
     Raises:
         InvalidMessageError: Unknown part type or missing fields.
     """
     kind = raw.get("type")
+    where = "content" if part_index is None else f"content[{part_index}]"
     try:
         if kind == "text":
             return TextPart(text=raw["text"])
@@ -101,15 +112,16 @@ def part_from_openai(raw: Mapping[str, Any], *, index: int | None = None) -> Con
             return ImagePart(url=image["url"], detail=image.get("detail"))
         if kind == "input_audio":
             audio = raw["input_audio"]
-            return AudioPart(data=base64.b64decode(audio["data"]), format=audio["format"])
+            data = base64.b64decode(audio["data"], validate=True)
+            return AudioPart(data=data, format=audio["format"])
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidMessageError(
-            f"malformed {kind!r} part: {_short(exc)}", index=index, field="content"
+            f"malformed {kind!r} part: {_short(exc)}", index=index, field=where
         ) from exc
     raise InvalidMessageError(
         f"unknown content part type {kind!r} (expected text, image_url or input_audio)",
         index=index,
-        field="content",
+        field=where,
     )
 
 
@@ -126,17 +138,17 @@ def _message_from_mapping(raw: Mapping[str, Any], index: int) -> Message:
     elif isinstance(content, str):
         parsed = content
     elif isinstance(content, list | tuple):
-        parts = []
-        for part in content:
+        parts: list[ContentPart] = []
+        for position, part in enumerate(content):
             if isinstance(part, TextPart | ImagePart | AudioPart):
                 parts.append(part)
             elif isinstance(part, Mapping):
-                parts.append(part_from_openai(part, index=index))
+                parts.append(part_from_openai(part, index=index, part_index=position))
             else:
                 raise InvalidMessageError(
                     f"content parts must be dicts, got {type(part).__name__}",
                     index=index,
-                    field="content",
+                    field=f"content[{position}]",
                 )
         parsed = tuple(parts)
     else:
@@ -147,17 +159,7 @@ def _message_from_mapping(raw: Mapping[str, Any], index: int) -> Message:
         )
     tool_calls = None
     if raw.get("tool_calls") is not None:
-        try:
-            tool_calls = tuple(
-                ToolCall(
-                    id=c["id"], name=c["function"]["name"], arguments=c["function"]["arguments"]
-                )
-                for c in raw["tool_calls"]
-            )
-        except (KeyError, TypeError) as exc:
-            raise InvalidMessageError(
-                f"malformed tool call: {_short(exc)}", index=index, field="tool_calls"
-            ) from exc
+        tool_calls = _tool_calls_from_openai(raw["tool_calls"], index)
     try:
         return Message(
             role=role,
@@ -167,7 +169,31 @@ def _message_from_mapping(raw: Mapping[str, Any], index: int) -> Message:
             tool_call_id=raw.get("tool_call_id"),
         )
     except ValidationError as exc:
-        raise InvalidMessageError(_short(exc), index=index) from exc
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or None
+        raise InvalidMessageError(first["msg"], index=index, field=field) from exc
+
+
+def _tool_calls_from_openai(raw: Any, index: int) -> tuple[ToolCall, ...]:
+    if isinstance(raw, str | bytes | Mapping) or not isinstance(raw, Iterable):
+        raise InvalidMessageError(
+            f"tool_calls must be a list, got {type(raw).__name__}", index=index, field="tool_calls"
+        )
+    calls: list[ToolCall] = []
+    for position, call in enumerate(raw):
+        if isinstance(call, ToolCall):
+            calls.append(call)
+            continue
+        try:
+            function = call["function"]
+            calls.append(
+                ToolCall(id=call["id"], name=function["name"], arguments=function["arguments"])
+            )
+        except (KeyError, TypeError, ValidationError) as exc:
+            raise InvalidMessageError(
+                f"malformed tool call: {_short(exc)}", index=index, field=f"tool_calls[{position}]"
+            ) from exc
+    return tuple(calls)
 
 
 def from_openai(messages: Iterable[Mapping[str, Any]]) -> tuple[Message, ...]:
@@ -209,6 +235,11 @@ def coerce_messages(messages: Sequence[Any]) -> tuple[Message, ...]:
 
 
 def _short(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return f"missing key {exc.args[0]!r}"
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return str(first["msg"])
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 
@@ -216,17 +247,36 @@ def _short(exc: BaseException) -> str:
 # --- Anthropic --------------------------------------------------------------------------
 
 
+def _inline_base64(part: ImagePart, index: int) -> tuple[str, str] | None:
+    """(mime, base64 text) of an inline image, or ``None`` for a remote URL.
+
+    A data URL's payload is passed through as it is: decoding and re-encoding
+    every image would dominate conversion time. Conversions check shape only;
+    payloads are checked by ``validate_image_part`` and the imaging adapter.
+    """
+    if part.data is not None:
+        mime = part.mime_type or "application/octet-stream"
+        return mime, base64.b64encode(part.data).decode("ascii")
+    url = part.url or ""
+    if not url.startswith("data:"):
+        return None
+    header, sep, payload = url.partition(",")
+    if not sep or not header.endswith(";base64"):
+        raise InvalidMessageError(
+            "image data URL must be of the form data:<mime>;base64,<payload>",
+            index=index,
+            field="content",
+        )
+    return header[5:-7] or "application/octet-stream", payload
+
+
 def _part_to_anthropic(part: ContentPart, index: int) -> dict[str, Any]:
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
     if isinstance(part, ImagePart):
-        if part.is_inline:
-            mime, data = part.inline()
-            source = {
-                "type": "base64",
-                "media_type": mime,
-                "data": base64.b64encode(data).decode("ascii"),
-            }
+        inline = _inline_base64(part, index)
+        if inline is not None:
+            source = {"type": "base64", "media_type": inline[0], "data": inline[1]}
             return {"type": "image", "source": source}
         return {"type": "image", "source": {"type": "url", "url": part.url}}
     raise InvalidMessageError(
@@ -237,13 +287,17 @@ def _part_to_anthropic(part: ContentPart, index: int) -> dict[str, Any]:
 def _anthropic_blocks(message: Message, index: int) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if message.role == "tool":
-        blocks.append(
-            {
-                "type": "tool_result",
-                "tool_use_id": message.tool_call_id or "",
-                "content": message.text,
-            }
-        )
+        result: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id or ""}
+        if not isinstance(message.content, str) and message.images:
+            # A tool may answer with images: keep them as result blocks.
+            result["content"] = [
+                _part_to_anthropic(p, index)
+                for p in message.content
+                if not (isinstance(p, TextPart) and not p.text)
+            ]
+        elif message.text:
+            result["content"] = message.text
+        blocks.append(result)
         return blocks
     if isinstance(message.content, str):
         if message.content:
@@ -274,6 +328,12 @@ def to_anthropic(messages: Iterable[Message]) -> tuple[str | None, list[dict[str
     by blank lines). Tool results travel as ``user`` messages. Consecutive
     messages with the same role are merged into one message whose content is
     the concatenation of their blocks; a lone plain-text message stays a string.
+    Messages with no content at all (and empty text parts) are left out, as the
+    API rejects them.
+
+    Raises:
+        InvalidMessageError: An image in a system message, an audio part, or
+            tool-call arguments that are not JSON.
     """
     system: list[str] = []
     out: list[dict[str, Any]] = []
@@ -283,10 +343,13 @@ def to_anthropic(messages: Iterable[Message]) -> tuple[str | None, list[dict[str
                 raise InvalidMessageError(
                     "Anthropic system prompts cannot contain images", index=index, field="content"
                 )
-            system.append(message.text)
+            if message.text:
+                system.append(message.text)
             continue
         role = "assistant" if message.role == "assistant" else "user"
         blocks = _anthropic_blocks(message, index)
+        if not blocks:
+            continue  # the API rejects empty messages; an empty one carries nothing
         if out and out[-1]["role"] == role:
             previous = out[-1]
             if isinstance(previous["content"], str):
@@ -298,6 +361,119 @@ def to_anthropic(messages: Iterable[Message]) -> tuple[str | None, list[dict[str
         )
         out.append({"role": role, "content": message.content if simple else blocks})
     return ("\n\n".join(system) if system else None), out
+
+
+def _part_from_anthropic(block: Mapping[str, Any], index: int, where: str) -> ContentPart:
+    kind = block.get("type")
+    try:
+        if kind == "text":
+            return TextPart(text=block["text"])
+        if kind == "image":
+            source = block["source"]
+            if source["type"] == "base64":
+                data = base64.b64decode(source["data"], validate=True)
+                return ImagePart(data=data, mime_type=source["media_type"])
+            if source["type"] == "url":
+                return ImagePart(url=source["url"])
+            raise ValueError(f"unsupported image source type {source['type']!r}")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidMessageError(
+            f"malformed {kind!r} block: {_short(exc)}", index=index, field=where
+        ) from exc
+    raise InvalidMessageError(
+        f"unsupported content block type {kind!r} (expected text, image, tool_use or tool_result)",
+        index=index,
+        field=where,
+    )
+
+
+def _tool_result_from_anthropic(block: Mapping[str, Any], index: int, where: str) -> Message:
+    content = block.get("content")
+    parsed: str | tuple[ContentPart, ...]
+    if content is None or isinstance(content, str):
+        parsed = content or ""
+    elif isinstance(content, list):
+        parsed = tuple(
+            _part_from_anthropic(b, index, f"{where}.content[{j}]") for j, b in enumerate(content)
+        )
+    else:
+        raise InvalidMessageError(
+            "tool_result content must be a string or a list of blocks", index=index, field=where
+        )
+    try:
+        return Message(role="tool", content=parsed, tool_call_id=block["tool_use_id"])
+    except (KeyError, ValidationError) as exc:
+        raise InvalidMessageError(
+            f"malformed tool_result block: {_short(exc)}", index=index, field=where
+        ) from exc
+
+
+def _flush(out: list[Message], role: Role, parts: list[ContentPart], calls: list[ToolCall]) -> None:
+    if not parts and not calls:
+        return
+    lone = parts[0] if len(parts) == 1 else None
+    body = lone.text if isinstance(lone, TextPart) else tuple(parts) or ""
+    out.append(Message(role=role, content=body, tool_calls=tuple(calls) or None))
+
+
+def from_anthropic(
+    system: str | Sequence[Mapping[str, Any]] | None, messages: Iterable[Mapping[str, Any]]
+) -> tuple[Message, ...]:
+    """Parse an Anthropic ``(system, messages)`` pair into domain messages.
+
+    The system prompt becomes a leading ``system`` message; ``tool_use`` blocks
+    become the assistant's tool calls; each ``tool_result`` block becomes a
+    ``tool`` message, and the user blocks around it stay in their order.
+
+    Raises:
+        InvalidMessageError: A message or block is malformed or of an
+            unsupported type; the error names the message index and field.
+    """
+    out: list[Message] = []
+    if isinstance(system, str):
+        if system:
+            out.append(Message(role="system", content=system))
+    elif system is not None:
+        texts = [b.get("text", "") for b in system if b.get("type") == "text"]
+        if any(texts):
+            out.append(Message(role="system", content="\n\n".join(t for t in texts if t)))
+    for index, raw in enumerate(messages):
+        role = raw.get("role") if isinstance(raw, Mapping) else None
+        if role not in ("user", "assistant"):
+            raise InvalidMessageError(
+                f"role must be 'user' or 'assistant', got {role!r}", index=index, field="role"
+            )
+        content = raw.get("content")
+        if isinstance(content, str):
+            out.append(Message(role=role, content=content))
+            continue
+        if not isinstance(content, list):
+            raise InvalidMessageError(
+                "content must be a string or a list of blocks", index=index, field="content"
+            )
+        parts: list[ContentPart] = []
+        calls: list[ToolCall] = []
+        for position, block in enumerate(content):
+            where = f"content[{position}]"
+            kind = block.get("type") if isinstance(block, Mapping) else None
+            if kind == "tool_use" and role == "assistant":
+                try:
+                    arguments = json.dumps(block["input"], ensure_ascii=False)
+                    calls.append(ToolCall(id=block["id"], name=block["name"], arguments=arguments))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise InvalidMessageError(
+                        f"malformed tool_use block: {_short(exc)}", index=index, field=where
+                    ) from exc
+            elif kind == "tool_result" and role == "user":
+                _flush(out, role, parts, [])  # keep text that came before the result before it
+                parts = []
+                out.append(_tool_result_from_anthropic(block, index, where))
+            elif isinstance(block, Mapping):
+                parts.append(_part_from_anthropic(block, index, where))
+            else:
+                raise InvalidMessageError("content blocks must be dicts", index=index, field=where)
+        _flush(out, role, parts, calls)
+    return tuple(out)
 
 
 # --- Ollama -----------------------------------------------------------------------------
@@ -315,13 +491,14 @@ def to_ollama(messages: Iterable[Message]) -> list[dict[str, Any]]:
         item: dict[str, Any] = {"role": message.role, "content": message.text}
         images = []
         for image in message.images:
-            if not image.is_inline:
+            inline = _inline_base64(image, index)
+            if inline is None:
                 raise InvalidMessageError(
                     "Ollama needs inline images (bytes or a data URL), not a remote URL",
                     index=index,
                     field="content",
                 )
-            images.append(base64.b64encode(image.inline()[1]).decode("ascii"))
+            images.append(inline[1])
         if images:
             item["images"] = images
         if not isinstance(message.content, str) and any(

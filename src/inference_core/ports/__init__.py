@@ -8,6 +8,7 @@ from inference_core.ports.chat import ChatModel
 from inference_core.ports.media import AssetStore, MediaGenerator, ProgressCallback
 from inference_core.ports.routing import ModelRouter, ResolvedModel
 from inference_core.ports.runtime import Clock, Sleeper, UsageSink
+from inference_core.ports.tokens import TokenCounter
 
 __all__ = [
     "AssetStore",
@@ -18,5 +19,6 @@ __all__ = [
     "ProgressCallback",
     "ResolvedModel",
     "Sleeper",
+    "TokenCounter",
     "UsageSink",
 ]
