@@ -14,23 +14,33 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
 from inference_core.adapters.config import LoadedRuntime, load_runtime
 from inference_core.adapters.config.settings import InferenceSettings
+from inference_core.adapters.telemetry import SecretRedactor, StructlogEventLog
+from inference_core.application import (
+    ChatJSON,
+    ChatText,
+    ModelCaller,
+    StreamChat,
+    SyncRunner,
+    UsageLedger,
+)
 from inference_core.domain.catalog import ModelCapabilities, ModelCatalog, builtin_catalog
 from inference_core.domain.chat import GenerationParams
-from inference_core.domain.config import RuntimeConfig
+from inference_core.domain.config import RetryPolicy, RuntimeConfig
 from inference_core.domain.errors import ConfigurationError, MissingAPIKeyError
 from inference_core.domain.routing import ClientPath, ProviderConnection, Route, resolve
 from inference_core.ports.chat import ChatModel
 from inference_core.ports.routing import ResolvedModel
+from inference_core.ports.runtime import Clock, Sleeper, UsageSink
 
 __all__ = [
     "ChatModelFactory",
@@ -39,6 +49,11 @@ __all__ = [
     "bootstrap",
     "default_chat_model_factory",
 ]
+
+T = TypeVar("T")
+
+#: Environment variable name endings that hold secrets (masked in every event).
+_SECRET_ENV_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET")
 
 #: Builds the adapter for one provider connection.
 ChatModelFactory = Callable[[ProviderConnection], ChatModel]
@@ -76,6 +91,14 @@ def default_chat_model_factory(connection: ProviderConnection) -> ChatModel:
     return model
 
 
+@dataclass
+class _LoopCache:
+    """What one event loop has built: adapters per connection, resolved models per name."""
+
+    adapters: dict[Any, ChatModel] = field(default_factory=dict)
+    resolved: dict[str | None, ResolvedModel] = field(default_factory=dict)
+
+
 class ConfiguredModelRouter:
     """The :class:`~inference_core.ports.ModelRouter` built from the runtime config.
 
@@ -105,9 +128,9 @@ class ConfiguredModelRouter:
         self._api_key = api_key
         self._base_url = base_url
         self._require_keys = require_keys
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, ChatModel]]
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopCache]
         self._by_loop = weakref.WeakKeyDictionary()
-        self._no_loop: dict[Any, ChatModel] = {}
+        self._no_loop = _LoopCache()
         self._routes: dict[str, Route] = {}
 
     def route(self, model: str | None) -> Route:
@@ -137,7 +160,7 @@ class ConfiguredModelRouter:
         )
 
     def key_status(self, route: Route) -> str:
-        """``configured``, ``not needed`` or ``missing`` for ``route``'s API key (never the value)."""
+        """``configured``, ``not needed`` or ``missing`` for ``route``'s key (never the value)."""
         try:
             key = self._key_for(route)
         except MissingAPIKeyError:
@@ -162,18 +185,28 @@ class ConfiguredModelRouter:
             env_var = entry.env_var or env_var
         raise MissingAPIKeyError(route.provider, env_var, config_key)
 
-    def _adapters(self) -> dict[Any, ChatModel]:
+    def _cache(self) -> _LoopCache:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return self._no_loop
-        return self._by_loop.setdefault(loop, {})
+        cache = self._by_loop.get(loop)
+        if cache is None:
+            cache = self._by_loop[loop] = _LoopCache()
+        return cache
 
     def resolve(self, model: str | None) -> ResolvedModel:
         """Route ``model`` and return it with a (cached) adapter and its capabilities."""
+        cache = self._cache()
+        # Every call resolves its model: the hot path is one dict lookup.
+        resolved = cache.resolved.get(model)
+        if resolved is None:
+            resolved = cache.resolved[model] = self._resolve(model, cache.adapters)
+        return resolved
+
+    def _resolve(self, model: str | None, adapters: dict[Any, ChatModel]) -> ResolvedModel:
         route = self.route(model)
         connection = self.connection(route)
-        adapters = self._adapters()
         key = connection.cache_key()
         chat_model = adapters.get(key)
         if chat_model is None:
@@ -194,9 +227,10 @@ class ConfiguredModelRouter:
 
     async def aclose(self) -> None:
         """Close the adapters built for the running event loop."""
-        adapters = self._adapters()
-        models = list(adapters.values())
-        adapters.clear()
+        cache = self._cache()
+        models = list(cache.adapters.values())
+        cache.adapters.clear()
+        cache.resolved.clear()
         for chat_model in models:
             await chat_model.aclose()
 
@@ -210,6 +244,16 @@ class Inference:
         catalog: Built-in models merged with the config's ``models:``.
         router: Resolves model ids to adapters.
         config_path: The config file that was read, if any.
+        usage_sink: An extra sink receiving every attempt's usage event.
+        clock: Time source of the retry policy (tests pass a fake).
+        sleeper: Waits between retries (tests pass one that records).
+        retry: Retry policy replacing ``config.retry``.
+        redactor: Masks configured keys in every event the library emits; add
+            it to your own structlog chain to cover your events too.
+        ledger: Running usage and cost totals of every call made through here.
+        chat_text: The :class:`~inference_core.application.ChatText` use-case.
+        chat_json: The :class:`~inference_core.application.ChatJSON` use-case.
+        stream_chat: The :class:`~inference_core.application.StreamChat` use-case.
     """
 
     config: RuntimeConfig
@@ -218,6 +262,34 @@ class Inference:
     config_path: Path | None = None
     env_file: Path | None = None
     extras: dict[str, Any] = field(default_factory=dict, repr=False)
+    usage_sink: UsageSink | None = field(default=None, repr=False)
+    clock: Clock | None = field(default=None, repr=False)
+    sleeper: Sleeper | None = field(default=None, repr=False)
+    retry: RetryPolicy | None = field(default=None, repr=False)
+    redactor: SecretRedactor = field(default_factory=SecretRedactor, repr=False)
+    ledger: UsageLedger = field(default_factory=UsageLedger, repr=False)
+    caller: ModelCaller = field(init=False, repr=False)
+    chat_text: ChatText = field(init=False, repr=False)
+    chat_json: ChatJSON = field(init=False, repr=False)
+    stream_chat: StreamChat = field(init=False, repr=False)
+    runner: SyncRunner = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        sinks = [self.ledger] if self.usage_sink is None else [self.ledger, self.usage_sink]
+        self.caller = ModelCaller(
+            self.router,
+            retry=self.retry or self.config.retry,
+            timeouts=self.config.timeouts,
+            usage_sinks=sinks,
+            log=StructlogEventLog(self.redactor),
+            clock=self.clock,
+            sleeper=self.sleeper,
+        )
+        self.chat_text = ChatText(self.caller)
+        self.chat_json = ChatJSON(self.caller)
+        self.stream_chat = StreamChat(self.caller)
+        # Its loop and thread start on the first run_sync, never here.
+        self.runner = SyncRunner()
 
     @property
     def default_model(self) -> str | None:
@@ -232,6 +304,21 @@ class Inference:
         """Close pooled connections of the adapters built on the running loop."""
         await self.router.aclose()
 
+    def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` from sync code on this instance's long-lived event loop.
+
+        Works whether or not the calling thread already runs a loop (Jupyter);
+        every sync call reuses the same loop, so adapters and their connection
+        pools are reused too. Call :meth:`close` when done to close them.
+        """
+        return self.runner.run(coro)
+
+    def close(self) -> None:
+        """Close the adapters used through :meth:`run_sync` and stop its loop."""
+        if self.runner.started and not self.runner.closed:
+            self.runner.run(self.router.aclose())
+        self.runner.close()
+
 
 def bootstrap(
     settings: InferenceSettings | None = None,
@@ -244,6 +331,10 @@ def bootstrap(
     chat_model_factory: ChatModelFactory | None = None,
     api_key: str | SecretStr | None = None,
     base_url: str | None = None,
+    usage_sink: UsageSink | None = None,
+    clock: Clock | None = None,
+    sleeper: Sleeper | None = None,
+    retry: RetryPolicy | None = None,
 ) -> Inference:
     """Build an :class:`Inference` from settings, the runtime config and overrides.
 
@@ -257,6 +348,10 @@ def bootstrap(
         chat_model_factory: Build adapters with this instead of the built-in ones.
         api_key: Use this key for every provider (the seed's ``api_key=``).
         base_url: Use this endpoint for every provider (the seed's ``base_url=``).
+        usage_sink: Also send every attempt's usage event here (the ledger always gets it).
+        clock: Time source for retries and deadlines (tests pass a fake).
+        sleeper: Waits between retries (tests pass one that records instead of sleeping).
+        retry: Retry policy replacing the config's ``retry:`` section.
 
     Raises:
         ConfigurationError: The config is missing, malformed or invalid.
@@ -304,7 +399,25 @@ def bootstrap(
         router=router,
         config_path=loaded.path,
         env_file=loaded.env_file,
+        usage_sink=usage_sink,
+        clock=clock,
+        sleeper=sleeper,
+        retry=retry,
+        redactor=SecretRedactor(_configured_secrets(cfg, loaded.env, key)),
     )
+
+
+def _configured_secrets(
+    config: RuntimeConfig, env: Mapping[str, str], api_key: SecretStr | None
+) -> Iterator[SecretStr | str | None]:
+    """Every key value this process could send: config keys, the override, key-like env vars."""
+    yield api_key
+    for entry in config.api_keys.values():
+        yield entry.value
+    key_vars = {name for name in config.routing.provider_key_env.values() if name}
+    for name, value in env.items():
+        if name in key_vars or name.upper().endswith(_SECRET_ENV_SUFFIXES):
+            yield value
 
 
 def _settings_from(environ: Mapping[str, str]) -> dict[str, Any]:

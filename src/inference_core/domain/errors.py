@@ -172,9 +172,9 @@ class ProviderError(InferenceError):
 
     def __str__(self) -> str:
         origin = "/".join(p for p in (self.provider, self.model) if p)
-        status = f" HTTP {self.status}" if self.status is not None else ""
-        head = f"[{origin}{status}] " if origin or status else ""
-        return f"{head}{self.message}"
+        status = f"HTTP {self.status}" if self.status is not None else ""
+        head = " ".join(p for p in (origin, status) if p)
+        return f"[{head}] {self.message}" if head else self.message
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructors need help to survive pickling (multiprocessing).

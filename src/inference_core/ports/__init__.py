@@ -7,13 +7,14 @@ what every implementation must guarantee; ``tests/contract`` checks it.
 from inference_core.ports.chat import ChatModel
 from inference_core.ports.media import AssetStore, MediaGenerator, ProgressCallback
 from inference_core.ports.routing import ModelRouter, ResolvedModel
-from inference_core.ports.runtime import Clock, Sleeper, UsageSink
+from inference_core.ports.runtime import Clock, EventLog, Sleeper, UsageSink
 from inference_core.ports.tokens import TokenCounter
 
 __all__ = [
     "AssetStore",
     "ChatModel",
     "Clock",
+    "EventLog",
     "MediaGenerator",
     "ModelRouter",
     "ProgressCallback",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from inference_core.domain.usage import UsageEvent
 
-__all__ = ["Clock", "Sleeper", "UsageSink"]
+__all__ = ["Clock", "EventLog", "Sleeper", "UsageSink"]
 
 
 @runtime_checkable
@@ -37,4 +37,21 @@ class Sleeper(Protocol):
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` (cancellable)."""
+        ...
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """Receives the application's structured events (``inference.call`` and friends).
+
+    Implementations must not raise and must never let a secret through; a
+    structlog ``BoundLogger`` satisfies this protocol as is.
+    """
+
+    def info(self, event: str, /, **fields: Any) -> None:
+        """Emit a routine event."""
+        ...
+
+    def warning(self, event: str, /, **fields: Any) -> None:
+        """Emit an event about a failure or a degraded choice."""
         ...

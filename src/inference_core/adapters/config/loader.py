@@ -48,7 +48,7 @@ CONFIG_ENV_VAR = "INFERENCE_RUNTIME_CONFIG"
 CONFIG_FILE_NAMES = ("inference_runtime.yaml", "inference_runtime.yml", "inference_runtime.json")
 MAX_CONFIG_BYTES = 1_000_000
 
-_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}", re.DOTALL)
 
 
 @dataclass(frozen=True)

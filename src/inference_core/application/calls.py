@@ -1,0 +1,365 @@
+"""The engine the chat use-cases share: routing, parameters, one attempt, retries, fallbacks.
+
+Parameter decisions (and why):
+
+* ``model_configs`` defaults sit under the caller's params
+  (:meth:`GenerationParams.merged_over`).
+* Parameters the model or its adapter does not accept are dropped, and each
+  drop is logged once per model (``inference.param_dropped``): sampling
+  parameters when ``capabilities.sampling_params`` is false (GPT-5 reasoning
+  models reject them), ``reasoning_effort`` unless both the model and the
+  adapter support it, ``seed``/``stop`` when the adapter cannot send them.
+* ``max_tokens``: when neither the caller nor ``model_configs`` set one and
+  the catalog declares the model's ``max_output_tokens``, that value is sent.
+  One provider-independent rule (capabilities are data, no ``if provider``):
+  Anthropic requires a value, and for every other provider it means the answer
+  is never cut at a provider default lower than the model's real limit
+  (Ollama's ``num_predict`` default, for instance).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+from inference_core.application.observability import (
+    AsyncioSleeper,
+    AttemptRecorder,
+    EventLog,
+    NullEventLog,
+    SystemClock,
+)
+from inference_core.application.policy import CallContext, RetryRunner, falls_back
+from inference_core.domain.chat import (
+    ChatRequest,
+    ChatResponse,
+    GenerationParams,
+    ReasoningEffort,
+    ResponseFormat,
+    Usage,
+)
+from inference_core.domain.config import RetryPolicy, TimeoutPolicy
+from inference_core.domain.errors import (
+    AllFallbacksFailed,
+    ConfigurationError,
+    InvalidInputError,
+    ProviderError,
+    StreamInterrupted,
+)
+from inference_core.domain.messages import ContentPart, Message
+from inference_core.domain.wire import coerce_messages
+from inference_core.ports.chat import ChatModel
+from inference_core.ports.routing import ModelRouter, ResolvedModel
+from inference_core.ports.runtime import Clock, Sleeper, UsageSink
+
+__all__ = ["MessagesInput", "ModelCaller", "build_messages", "call_params"]
+
+R = TypeVar("R")
+
+#: What the use-cases accept as a conversation: domain messages or seed-style dicts.
+MessagesInput = Sequence[Message | Any]
+
+
+def build_messages(
+    messages: MessagesInput | None,
+    system: str | None,
+    user: str | tuple[ContentPart, ...] | None,
+) -> tuple[Message, ...]:
+    """The conversation from either ``messages`` or a (``system``, ``user``) pair.
+
+    Raises:
+        InvalidInputError: Both forms, or neither, were given.
+        InvalidMessageError: A message is malformed (its index is named).
+    """
+    if messages is not None:
+        if system is not None or user is not None:
+            raise InvalidInputError("pass either messages or system/user, not both")
+        return coerce_messages(messages)
+    if user is None:
+        raise InvalidInputError("no input: pass messages, or user (and optionally system)")
+    head = (Message.system(system),) if system else ()
+    return (*head, Message.user(user))
+
+
+def call_params(
+    params: GenerationParams | None,
+    *,
+    max_tokens: int | None = None,
+    temperature: float | None = None,
+    reasoning_effort: ReasoningEffort | None = None,
+) -> GenerationParams | None:
+    """``params`` with the use-cases' keyword shortcuts applied over it."""
+    shortcuts = {
+        k: v
+        for k, v in (
+            ("max_tokens", max_tokens),
+            ("temperature", temperature),
+            ("reasoning_effort", reasoning_effort),
+        )
+        if v is not None
+    }
+    if not shortcuts:
+        return params
+    base = params or GenerationParams()
+    return GenerationParams.model_validate({**base.model_dump(exclude_defaults=True), **shortcuts})
+
+
+class ModelCaller:
+    """Everything the chat use-cases share, built once and reused by every call.
+
+    Args:
+        router: Resolves model ids to adapters and gives fallback chains.
+        retry: Default retry policy (``RuntimeConfig.retry``); calls may override it.
+        timeouts: Per-attempt timeouts (``RuntimeConfig.timeouts``); the read
+            timeout is what an attempt gets unless the deadline is closer.
+        usage_sinks: Receive one :class:`~inference_core.domain.usage.UsageEvent` per attempt.
+        log: Receives ``inference.*`` events (bootstrap passes the structlog adapter).
+        clock: Time source (tests pass a fake).
+        sleeper: Waits between retries (tests pass one that only records).
+        rng: Jitter source in [0, 1) (tests pass a constant).
+    """
+
+    def __init__(
+        self,
+        router: ModelRouter,
+        *,
+        retry: RetryPolicy | None = None,
+        timeouts: TimeoutPolicy | None = None,
+        usage_sinks: Sequence[UsageSink] = (),
+        log: EventLog | None = None,
+        clock: Clock | None = None,
+        sleeper: Sleeper | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.router = router
+        self.retry_policy = retry or RetryPolicy()
+        self.read_timeout = timeouts.read if timeouts is not None else None
+        self.log: EventLog = log or NullEventLog()
+        self.clock: Clock = clock or SystemClock()
+        self.retry = RetryRunner(self.clock, sleeper or AsyncioSleeper(), rng=rng)
+        self.recorder = AttemptRecorder(usage_sinks, self.log)
+        # (model, what) pairs already reported: drops are logged once, not per call.
+        self._reported: set[tuple[str, str]] = set()
+        self._model_params: dict[str, GenerationParams] = {}
+
+    # --- per call --------------------------------------------------------------------
+
+    def start(
+        self, *, retry: RetryPolicy | None = None, request_id: str | None = None
+    ) -> CallContext:
+        """Open the context of one logical call."""
+        return CallContext(
+            request_id=request_id or uuid.uuid4().hex,
+            policy=retry or self.retry_policy,
+            clock=self.clock,
+            started=self.clock.now(),
+        )
+
+    def report_once(self, model: str, what: str, event: str, **fields: Any) -> None:
+        """Emit ``event`` the first time ``what`` happens for ``model``."""
+        key = (model, what)
+        if key not in self._reported:
+            self._reported.add(key)
+            self.log.warning(event, **{"gen_ai.request.model": model, **fields})
+
+    def params_for(
+        self, resolved: ResolvedModel, params: GenerationParams | None
+    ) -> GenerationParams:
+        """The caller's params over the model's defaults, minus what the model cannot take."""
+        if params is None:
+            # Most calls give no params: compute each model's effective defaults once.
+            # Keyed by the name asked for: model_configs may be keyed by an alias.
+            name = resolved.route.requested
+            cached = self._model_params.get(name)
+            if cached is None:
+                cached = self._model_params[name] = self._effective(resolved, resolved.defaults)
+            return cached
+        return self._effective(resolved, params.merged_over(resolved.defaults))
+
+    def _effective(self, resolved: ResolvedModel, merged: GenerationParams) -> GenerationParams:
+        caps = resolved.capabilities
+        adapter = resolved.chat_model.capabilities
+        drop: dict[str, Any] = {}
+        if not caps.sampling_params:
+            drop.update(temperature=None, top_p=None)
+        if not (caps.reasoning and adapter.reasoning_effort):
+            drop["reasoning_effort"] = None
+        if not adapter.seed:
+            drop["seed"] = None
+        if not adapter.stop:
+            drop["stop"] = ()
+        update = {k: v for k, v in drop.items() if getattr(merged, k) != v}
+        for name in update:
+            self.report_once(
+                resolved.route.model,
+                f"param:{name}",
+                "inference.param_dropped",
+                param=name,
+                reason="not accepted by this model or its client path",
+            )
+        spec = resolved.spec
+        if merged.max_tokens is None and spec is not None and spec.max_output_tokens:
+            update["max_tokens"] = spec.max_output_tokens
+        return merged.model_copy(update=update) if update else merged
+
+    def request_for(
+        self,
+        resolved: ResolvedModel,
+        messages: tuple[Message, ...],
+        params: GenerationParams | None,
+        *,
+        response_format: ResponseFormat | None = None,
+        attempt_timeout: float | None = None,
+    ) -> ChatRequest:
+        """The adapter request for ``resolved``."""
+        return ChatRequest(
+            model=resolved.route.api_model,
+            messages=messages,
+            params=self.params_for(resolved, params),
+            response_format=response_format,
+            timeout=attempt_timeout,
+        )
+
+    def timed(
+        self, ctx: CallContext, request: ChatRequest, attempt_timeout: float | None
+    ) -> ChatRequest:
+        """``request`` with the timeout for the next attempt (a copy only when it changes)."""
+        bounded = ctx.attempt_timeout(attempt_timeout, self.read_timeout)
+        if bounded == request.timeout:
+            return request
+        return request.model_copy(update={"timeout": bounded})
+
+    def record(
+        self,
+        ctx: CallContext,
+        resolved: ResolvedModel,
+        *,
+        operation: Literal["chat", "stream"],
+        attempt: int,
+        started: float,
+        usage: Usage | None = None,
+        error: BaseException | None = None,
+        cancelled: bool = False,
+        ttft: float | None = None,
+    ) -> Usage:
+        """Record one finished attempt (events + the call's running usage); return its usage."""
+        if error is not None:
+            ctx.last_error = error
+        spent = self.recorder.record(
+            request_id=ctx.request_id,
+            resolved=resolved,
+            operation=operation,
+            attempt=attempt,
+            latency_s=self.clock.now() - started,
+            usage=usage,
+            error=error,
+            cancelled=cancelled,
+            ttft_s=ttft,
+        )
+        if spent.is_known or spent.cost_usd is not None:
+            ctx.usage = ctx.usage + spent
+        return spent
+
+    async def complete(
+        self,
+        ctx: CallContext,
+        resolved: ResolvedModel,
+        request: ChatRequest,
+        *,
+        attempt_timeout: float | None = None,
+    ) -> ChatResponse:
+        """One model call with retries; the response's usage is priced from the catalog."""
+        chat_model: ChatModel = resolved.chat_model
+
+        async def attempt(number: int) -> ChatResponse:
+            sent = self.timed(ctx, request, attempt_timeout)
+            ctx.attempts += 1
+            started = self.clock.now()
+            try:
+                response = await chat_model.complete(sent)
+            except asyncio.CancelledError:
+                self.record(
+                    ctx, resolved, operation="chat", attempt=number, started=started, cancelled=True
+                )
+                raise
+            except Exception as exc:
+                self.record(
+                    ctx, resolved, operation="chat", attempt=number, started=started, error=exc
+                )
+                raise
+            usage = self.record(
+                ctx,
+                resolved,
+                operation="chat",
+                attempt=number,
+                started=started,
+                usage=response.usage,
+            )
+            if usage is response.usage:
+                return response
+            return response.model_copy(update={"usage": usage})
+
+        return await self.retry.run(ctx, attempt)
+
+    # --- fallbacks -------------------------------------------------------------------
+
+    def fallback_chain(self, resolved: ResolvedModel) -> tuple[str, ...]:
+        """The configured fallbacks of ``resolved`` (by the name asked for, else its catalog id)."""
+        route = resolved.route
+        chain = self.router.fallbacks(route.requested) or self.router.fallbacks(route.model)
+        return tuple(name for name in chain if name not in (route.requested, route.model))
+
+    async def with_fallbacks(
+        self,
+        ctx: CallContext,
+        model: str | None,
+        run: Callable[[ResolvedModel], Awaitable[R]],
+    ) -> R:
+        """Run ``run`` on ``model``, then on each fallback while failures allow it.
+
+        Without a fallback chain (or when the first failure does not allow
+        falling back) the error is raised as is. Once falling back, the call
+        ends with a success or :class:`AllFallbacksFailed` holding every error
+        in order (a fallback that cannot even be routed counts as one).
+        :class:`StreamInterrupted` is always raised as is: text was delivered.
+
+        Raises:
+            AllFallbacksFailed: Every model tried failed.
+        """
+        primary = self.router.resolve(model)
+        try:
+            return await run(primary)
+        except ProviderError as exc:
+            chain = self.fallback_chain(primary)
+            if not chain or not falls_back(exc, ctx.policy):
+                raise
+            errors: list[Exception] = [exc]
+        tried = [primary.route.model]
+        for name in chain:
+            self.log.warning(
+                "inference.fallback",
+                request_id=ctx.request_id,
+                from_model=tried[-1],
+                to_model=name,
+                **{"error.type": type(errors[-1]).__name__},
+            )
+            tried.append(name)
+            try:
+                return await run(self.router.resolve(name))
+            except StreamInterrupted:
+                raise
+            except ConfigurationError as exc:
+                errors.append(exc)
+            except ProviderError as exc:
+                errors.append(exc)
+                if not falls_back(exc, ctx.policy):
+                    break
+        summary = ", ".join(
+            f"{name}: {type(err).__name__}" for name, err in zip(tried, errors, strict=False)
+        )
+        raise AllFallbacksFailed(
+            f"every model tried failed (request {ctx.request_id}): {summary}", errors
+        )

@@ -1,0 +1,588 @@
+"""The chat use-cases: :class:`ChatText`, :class:`ChatJSON` and :class:`StreamChat`.
+
+Each takes a :class:`~inference_core.application.calls.ModelCaller` (built once
+by bootstrap) and has one public ``__call__``. Every call gets a request id,
+retries through the one retry owner, tries the configured fallbacks, and
+emits one usage event and one ``inference.call`` event per attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
+
+from pydantic import BaseModel
+
+from inference_core.application.calls import MessagesInput, ModelCaller, build_messages, call_params
+from inference_core.application.json_output import (
+    JSONPlan,
+    OutputSchema,
+    ParseFailure,
+    choose_strategy,
+    feedback_message,
+    parse_json,
+    plan_json,
+    strip_fence,
+    with_instruction,
+)
+from inference_core.application.policy import CallContext
+from inference_core.application.results import ChatResult, FailedAttempt, JSONResult
+from inference_core.domain.catalog import JSONOutput
+from inference_core.domain.chat import (
+    ChatChunk,
+    ChatRequest,
+    FinishReason,
+    GenerationParams,
+    ReasoningEffort,
+    Usage,
+)
+from inference_core.domain.config import RetryPolicy
+from inference_core.domain.errors import InvalidResponse, OutputValidationError, StreamInterrupted
+from inference_core.domain.messages import ContentPart, Message
+from inference_core.ports.routing import ResolvedModel
+
+__all__ = ["ChatJSON", "ChatText", "StreamChat"]
+
+M = TypeVar("M", bound=BaseModel)
+
+_END = object()
+
+
+class ChatText:
+    """Ask a model for text.
+
+    Example:
+        >>> result = await chat_text(system="Be brief.", user="Hi")  # doctest: +SKIP
+        >>> result.text, result.usage.cost_usd, result.attempts  # doctest: +SKIP
+    """
+
+    def __init__(self, caller: ModelCaller) -> None:
+        self._caller = caller
+
+    async def __call__(
+        self,
+        messages: MessagesInput | None = None,
+        *,
+        system: str | None = None,
+        user: str | tuple[ContentPart, ...] | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        attempt_timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        request_id: str | None = None,
+    ) -> ChatResult:
+        """Send the conversation and return the answer.
+
+        Args:
+            messages: The conversation (messages or seed-style dicts); or use ``system``/``user``.
+            system: System prompt, with ``user``.
+            user: User prompt (text or content parts), instead of ``messages``.
+            model: Model id; ``None`` is the configured default model.
+            params: Generation parameters (over the model's ``model_configs`` defaults).
+            max_tokens: Shortcut for ``params.max_tokens``.
+            temperature: Shortcut for ``params.temperature``.
+            reasoning_effort: Shortcut for ``params.reasoning_effort``.
+            attempt_timeout: Timeout of each attempt in seconds (default: the configured
+                read timeout; shortened when the call's deadline is closer).
+            retry: Retry policy for this call instead of the configured one.
+            request_id: Correlation id for the events (generated when omitted).
+
+        Raises:
+            ProviderError: The call failed (after retries) and no fallback applied.
+            AllFallbacksFailed: The model and every fallback failed.
+            ConfigurationError: The model cannot be routed or has no key.
+        """
+        caller = self._caller
+        ctx = caller.start(retry=retry, request_id=request_id)
+        conversation = build_messages(messages, system, user)
+        wanted = call_params(
+            params,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            reasoning_effort=reasoning_effort,
+        )
+
+        async def run(resolved: ResolvedModel) -> ChatResult:
+            request = caller.request_for(
+                resolved, conversation, wanted, attempt_timeout=attempt_timeout
+            )
+            response = await caller.complete(
+                ctx, resolved, request, attempt_timeout=attempt_timeout
+            )
+            route = resolved.route
+            return ChatResult(
+                text=response.text,
+                model=route.model,
+                provider=route.provider,
+                client=route.client.value,
+                finish_reason=response.finish_reason,
+                usage=ctx.usage,
+                attempts=ctx.attempts,
+                latency_ms=ctx.elapsed() * 1000.0,
+                request_id=ctx.request_id,
+                response_id=response.response_id,
+            )
+
+        return await caller.with_fallbacks(ctx, model, run)
+
+
+class ChatJSON:
+    """Ask a model for JSON, validated against a pydantic model or a JSON Schema.
+
+    The request strategy follows the model's declared JSON capability (see
+    :mod:`inference_core.application.json_output`). An answer that does not
+    parse or validate is shown back to the model with the errors, at most
+    ``max_repairs`` times (counted apart from transport retries).
+
+    Args:
+        caller: The shared call engine.
+        max_repairs: Default number of re-asks after a rejected answer.
+    """
+
+    def __init__(self, caller: ModelCaller, *, max_repairs: int = 2) -> None:
+        if max_repairs < 0:
+            raise ValueError("max_repairs must be >= 0")
+        self._caller = caller
+        self.max_repairs = max_repairs
+        self._schemas: dict[type[BaseModel], OutputSchema] = {}
+        self._plans: dict[tuple[type[BaseModel], JSONOutput], JSONPlan] = {}
+
+    def _output(self, schema: type[BaseModel] | Mapping[str, Any] | None) -> OutputSchema:
+        if isinstance(schema, type):
+            # model_json_schema is costly; a class's schema never changes.
+            cached = self._schemas.get(schema)
+            if cached is None:
+                cached = self._schemas[schema] = OutputSchema.of(schema)
+            return cached
+        return OutputSchema.of(schema)
+
+    @overload
+    async def __call__(
+        self,
+        messages: MessagesInput | None = None,
+        *,
+        schema: type[M],
+        system: str | None = None,
+        user: str | tuple[ContentPart, ...] | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_repairs: int | None = None,
+        attempt_timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        request_id: str | None = None,
+    ) -> JSONResult[M]: ...
+
+    @overload
+    async def __call__(
+        self,
+        messages: MessagesInput | None = None,
+        *,
+        schema: Mapping[str, Any] | None = None,
+        system: str | None = None,
+        user: str | tuple[ContentPart, ...] | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_repairs: int | None = None,
+        attempt_timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        request_id: str | None = None,
+    ) -> JSONResult[Any]: ...
+
+    async def __call__(
+        self,
+        messages: MessagesInput | None = None,
+        *,
+        schema: type[BaseModel] | Mapping[str, Any] | None = None,
+        system: str | None = None,
+        user: str | tuple[ContentPart, ...] | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_repairs: int | None = None,
+        attempt_timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        request_id: str | None = None,
+    ) -> JSONResult[Any]:
+        """Send the conversation and return the validated JSON value.
+
+        Args:
+            messages: The conversation; or use ``system``/``user``.
+            schema: A pydantic model class (``value`` is an instance), a JSON
+                Schema dict (``value`` is the parsed JSON), or ``None`` (``value``
+                is a ``dict``).
+            system: System prompt, with ``user``.
+            user: User prompt, instead of ``messages``.
+            model: Model id; ``None`` is the configured default model.
+            params: Generation parameters.
+            max_tokens: Shortcut for ``params.max_tokens``.
+            temperature: Shortcut for ``params.temperature``.
+            reasoning_effort: Shortcut for ``params.reasoning_effort``.
+            max_repairs: Re-asks allowed after rejected answers (default: the instance's).
+            attempt_timeout: Timeout of each attempt in seconds.
+            retry: Retry policy for this call.
+            request_id: Correlation id for the events.
+
+        Raises:
+            OutputValidationError: Still invalid after ``max_repairs`` re-asks;
+                carries the last raw text, every error and the total usage.
+            ProviderError: The call failed and no fallback applied.
+            AllFallbacksFailed: The model and every fallback failed.
+        """
+        caller = self._caller
+        ctx = caller.start(retry=retry, request_id=request_id)
+        conversation = build_messages(messages, system, user)
+        output = self._output(schema)
+        wanted = call_params(
+            params,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            reasoning_effort=reasoning_effort,
+        )
+        repairs = self.max_repairs if max_repairs is None else max_repairs
+        failed: list[FailedAttempt] = []
+
+        async def run(resolved: ResolvedModel) -> JSONResult[Any]:
+            plan = self._plan(ctx, resolved, output)
+            request = caller.request_for(
+                resolved,
+                with_instruction(conversation, plan.instruction),
+                wanted,
+                response_format=plan.response_format,
+                attempt_timeout=attempt_timeout,
+            )
+            for ask in range(repairs + 1):
+                response = await caller.complete(
+                    ctx, resolved, request, attempt_timeout=attempt_timeout
+                )
+                value, errors = self._read(ctx, resolved, plan, output, response.text)
+                route = resolved.route
+                if not errors:
+                    return JSONResult(
+                        value=value,
+                        raw_text=response.text,
+                        failed_attempts=tuple(failed),
+                        strategy=plan.strategy,
+                        model=route.model,
+                        provider=route.provider,
+                        client=route.client.value,
+                        finish_reason=response.finish_reason,
+                        usage=ctx.usage,
+                        attempts=ctx.attempts,
+                        latency_ms=ctx.elapsed() * 1000.0,
+                        request_id=ctx.request_id,
+                        response_id=response.response_id,
+                    )
+                error = "\n".join(errors)
+                failed.append(
+                    FailedAttempt(
+                        raw_text=response.text, error=error, usage=response.usage, model=route.model
+                    )
+                )
+                caller.log.warning(
+                    "inference.json_rejected",
+                    request_id=ctx.request_id,
+                    **{"gen_ai.request.model": route.model},
+                    answer=ask + 1,
+                    will_reask=ask < repairs,
+                    errors=errors[:5],
+                )
+                if ask < repairs:
+                    request = _reask(request, response.text, errors, response.finish_reason)
+            raise OutputValidationError(
+                f"output still invalid after {repairs + 1} answer(s) from {resolved.route.model}: "
+                f"{failed[-1].error}",
+                raw_text=failed[-1].raw_text,
+                errors=[f.error for f in failed],
+                usage=ctx.usage,
+            )
+
+        return await caller.with_fallbacks(ctx, model, run)
+
+    def _plan(self, ctx: CallContext, resolved: ResolvedModel, output: OutputSchema) -> JSONPlan:
+        declared = resolved.capabilities.json_output
+        strategy = choose_strategy(
+            declared, resolved.chat_model.capabilities, has_schema=output.schema is not None
+        )
+        if output.model is None:
+            plan = plan_json(strategy, output)
+        else:
+            # Strict-schema rewriting and the prompt text never change for a class.
+            key = (output.model, strategy)
+            plan = self._plans.get(key) or self._plans.setdefault(key, plan_json(strategy, output))
+        self._caller.log.info(
+            "inference.json_strategy",
+            request_id=ctx.request_id,
+            **{"gen_ai.request.model": resolved.route.model},
+            strategy=plan.strategy.value,
+            declared=declared.value,
+            strict=plan.strict,
+            strict_reason=plan.strict_reason,
+        )
+        return plan
+
+    def _read(
+        self,
+        ctx: CallContext,
+        resolved: ResolvedModel,
+        plan: JSONPlan,
+        output: OutputSchema,
+        raw: str,
+    ) -> tuple[Any, list[str]]:
+        text = raw
+        if plan.allows_fence:
+            body = strip_fence(raw)
+            if body is not None:
+                self._caller.log.info(
+                    "inference.json_fence_stripped",
+                    request_id=ctx.request_id,
+                    **{"gen_ai.request.model": resolved.route.model},
+                )
+                text = body
+        try:
+            parsed = parse_json(text)
+        except ParseFailure as exc:
+            return None, [str(exc)]
+        return output.validate(parsed)
+
+
+def _reask(request: ChatRequest, raw: str, errors: list[str], finish: FinishReason) -> ChatRequest:
+    messages = (*request.messages, Message.assistant(raw), feedback_message(errors, finish))
+    return request.model_copy(update={"messages": messages})
+
+
+@dataclass(slots=True)
+class _OpenStream:
+    """A stream whose first chunk has arrived (from here on it can no longer be retried)."""
+
+    resolved: ResolvedModel
+    chunks: AsyncIterator[ChatChunk]
+    first: ChatChunk
+    attempt: int
+    started: float
+    ttft: float
+    recorded: bool
+
+
+class StreamChat:
+    """Stream a model's answer as :class:`ChatChunk` deltas, then a final chunk.
+
+    A failure before the first chunk is retried (and may fall back) like any
+    call. A failure after it raises :class:`StreamInterrupted` carrying the
+    text delivered so far: a stream is never restarted behind the caller's
+    back, which would duplicate text. Closing the iterator early (``break``
+    then ``aclose()``) closes the adapter's stream. Empty non-final chunks are
+    not forwarded, so "first chunk" means the first one carrying text (or the
+    final one). Models or adapters that cannot stream are called once and
+    replayed as one text chunk plus the final chunk (logged once per model).
+    """
+
+    def __init__(self, caller: ModelCaller) -> None:
+        self._caller = caller
+
+    async def __call__(
+        self,
+        messages: MessagesInput | None = None,
+        *,
+        system: str | None = None,
+        user: str | tuple[ContentPart, ...] | None = None,
+        model: str | None = None,
+        params: GenerationParams | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        attempt_timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        request_id: str | None = None,
+    ) -> AsyncIterator[ChatChunk]:
+        """Yield the answer's chunks; the last one has ``finish_reason`` and priced ``usage``.
+
+        Arguments are those of :class:`ChatText`.
+
+        Raises:
+            StreamInterrupted: The stream failed after text was delivered.
+            ProviderError: It failed before the first chunk, after retries.
+            AllFallbacksFailed: The model and every fallback failed before a first chunk.
+        """
+        caller = self._caller
+        ctx = caller.start(retry=retry, request_id=request_id)
+        conversation = build_messages(messages, system, user)
+        wanted = call_params(
+            params,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            reasoning_effort=reasoning_effort,
+        )
+
+        async def run(resolved: ResolvedModel) -> _OpenStream:
+            request = caller.request_for(
+                resolved, conversation, wanted, attempt_timeout=attempt_timeout
+            )
+            if not (resolved.capabilities.streaming and resolved.chat_model.capabilities.streaming):
+                return await self._emulated(ctx, resolved, request, attempt_timeout)
+
+            async def attempt(number: int) -> _OpenStream:
+                return await self._open(ctx, resolved, request, attempt_timeout, number)
+
+            return await caller.retry.run(ctx, attempt)
+
+        opened = await caller.with_fallbacks(ctx, model, run)
+        delivery = self._deliver(ctx, opened)
+        try:
+            async for chunk in delivery:
+                yield chunk
+        finally:
+            # Closing this generator must close the adapter's stream now, not at GC.
+            await delivery.aclose()
+
+    async def _open(
+        self,
+        ctx: CallContext,
+        resolved: ResolvedModel,
+        request: ChatRequest,
+        attempt_timeout: float | None,
+        number: int,
+    ) -> _OpenStream:
+        caller = self._caller
+        sent = caller.timed(ctx, request, attempt_timeout)
+        ctx.attempts += 1
+        started = caller.clock.now()
+        chunks: AsyncIterator[ChatChunk] | None = None
+        try:
+            chunks = resolved.chat_model.stream(sent)
+            first = await anext(chunks, _END)
+            while isinstance(first, ChatChunk) and not first.text and not first.is_final:
+                first = await anext(chunks, _END)
+            if not isinstance(first, ChatChunk):
+                raise InvalidResponse(
+                    "stream ended before its first chunk",
+                    provider=resolved.route.provider,
+                    model=resolved.route.api_model,
+                )
+        except BaseException as exc:
+            if chunks is not None:
+                await _close(chunks)
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            caller.record(
+                ctx,
+                resolved,
+                operation="stream",
+                attempt=number,
+                started=started,
+                error=None if cancelled else exc,
+                cancelled=cancelled,
+            )
+            raise
+        ttft = caller.clock.now() - started
+        return _OpenStream(resolved, chunks, first, number, started, ttft, recorded=False)
+
+    async def _emulated(
+        self,
+        ctx: CallContext,
+        resolved: ResolvedModel,
+        request: ChatRequest,
+        attempt_timeout: float | None,
+    ) -> _OpenStream:
+        self._caller.report_once(
+            resolved.route.model,
+            "stream",
+            "inference.stream_emulated",
+            reason="the model or its client path cannot stream; answering in one chunk",
+        )
+        response = await self._caller.complete(
+            ctx, resolved, request, attempt_timeout=attempt_timeout
+        )
+        final = ChatChunk(finish_reason=response.finish_reason, usage=response.usage)
+
+        async def replay() -> AsyncIterator[ChatChunk]:
+            yield final
+
+        first = ChatChunk(text=response.text) if response.text else final
+        chunks = replay() if response.text else _empty()
+        # complete() already recorded this answer's attempt and usage.
+        now = self._caller.clock.now()
+        return _OpenStream(resolved, chunks, first, ctx.attempts, now, 0.0, recorded=True)
+
+    async def _deliver(
+        self, ctx: CallContext, opened: _OpenStream
+    ) -> AsyncGenerator[ChatChunk, None]:
+        caller = self._caller
+        resolved = opened.resolved
+        delivered: list[str] = []
+        chunk: object = opened.first
+        recorded = opened.recorded
+
+        def record(**outcome: Any) -> Usage:
+            return caller.record(
+                ctx,
+                resolved,
+                operation="stream",
+                attempt=opened.attempt,
+                started=opened.started,
+                ttft=opened.ttft,
+                **outcome,
+            )
+
+        try:
+            while True:
+                if not isinstance(chunk, ChatChunk):
+                    raise InvalidResponse(
+                        "stream ended without a final chunk",
+                        provider=resolved.route.provider,
+                        model=resolved.route.api_model,
+                    )
+                if chunk.is_final:
+                    usage = chunk.usage
+                    if not recorded:
+                        recorded = True
+                        usage = record(usage=chunk.usage)
+                    yield (
+                        chunk if usage is chunk.usage else chunk.model_copy(update={"usage": usage})
+                    )
+                    return
+                if chunk.text:
+                    delivered.append(chunk.text)
+                    yield chunk
+                chunk = await anext(opened.chunks, _END)
+        except (GeneratorExit, asyncio.CancelledError):
+            if not recorded:
+                recorded = True
+                record(cancelled=True)
+            raise
+        except Exception as exc:
+            if not recorded:
+                recorded = True
+                record(error=exc)
+            route = resolved.route
+            raise StreamInterrupted(
+                f"stream failed after {len(delivered)} chunk(s) of text: {exc}",
+                partial_text="".join(delivered),
+                provider=route.provider,
+                model=route.api_model,
+            ) from exc
+        finally:
+            await _close(opened.chunks)
+
+
+async def _empty() -> AsyncIterator[ChatChunk]:
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
+async def _close(chunks: AsyncIterator[ChatChunk]) -> None:
+    """Close an adapter stream (async generators hold the HTTP response open until closed)."""
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,0 +1,132 @@
+"""Events, time and usage recording used by every use-case.
+
+The application never configures logging and never imports a logging library:
+it emits named events through an :class:`EventLog` (the structlog adapter in
+``inference_core.adapters.telemetry`` is the one bootstrap wires) and usage
+records through the :class:`~inference_core.ports.UsageSink` port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from inference_core.domain.catalog import ModelSpec
+from inference_core.domain.chat import Usage
+from inference_core.domain.usage import Outcome, UsageEvent
+from inference_core.ports.routing import ResolvedModel
+from inference_core.ports.runtime import EventLog, UsageSink
+
+__all__ = [
+    "AsyncioSleeper",
+    "AttemptRecorder",
+    "EventLog",
+    "NullEventLog",
+    "SystemClock",
+    "priced",
+]
+
+#: Longest error text copied into an event (provider messages can be whole HTML pages).
+_MAX_ERROR_TEXT = 300
+
+
+class NullEventLog:
+    """An :class:`EventLog` that drops everything (use-cases built without bootstrap)."""
+
+    def info(self, event: str, /, **fields: Any) -> None:
+        """Drop the event."""
+
+    def warning(self, event: str, /, **fields: Any) -> None:
+        """Drop the event."""
+
+
+class SystemClock:
+    """The :class:`~inference_core.ports.Clock` of the process: ``time.monotonic``."""
+
+    def now(self) -> float:
+        """Seconds on the monotonic clock."""
+        return time.monotonic()
+
+
+class AsyncioSleeper:
+    """The :class:`~inference_core.ports.Sleeper` that really waits (``asyncio.sleep``)."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` without blocking the loop."""
+        await asyncio.sleep(seconds)
+
+
+def priced(spec: ModelSpec | None, usage: Usage) -> Usage:
+    """``usage`` with its cost from the catalog price.
+
+    The catalog price wins; a cost the adapter reported itself (OpenRouter,
+    LiteLLM) is kept only when the catalog cannot price the usage. Unknown
+    stays ``None``, never 0.
+    """
+    if spec is None:
+        return usage
+    cost = spec.cost(usage)
+    if cost is None or cost == usage.cost_usd:
+        return usage
+    return usage.model_copy(update={"cost_usd": cost})
+
+
+class AttemptRecorder:
+    """Turns one attempt into one :class:`UsageEvent` per sink and one ``inference.call`` event.
+
+    Both are emitted for every attempt, successful or not, so sinks and logs
+    count the same things. A sink that raises is reported and skipped:
+    observing a call must never fail it (the port forbids raising; this is the
+    defence when one does anyway).
+    """
+
+    def __init__(self, sinks: Sequence[UsageSink], log: EventLog) -> None:
+        self._sinks = tuple(sinks)
+        self._log = log
+
+    def record(
+        self,
+        *,
+        request_id: str,
+        resolved: ResolvedModel,
+        operation: Literal["chat", "stream", "media"],
+        attempt: int,
+        latency_s: float,
+        usage: Usage | None = None,
+        error: BaseException | None = None,
+        cancelled: bool = False,
+        ttft_s: float | None = None,
+    ) -> Usage:
+        """Emit the attempt's events and return its usage, priced from the catalog."""
+        route = resolved.route
+        cost_usage = priced(route.spec, usage) if usage is not None else Usage()
+        outcome: Outcome = "cancelled" if cancelled else ("error" if error is not None else "ok")
+        event = UsageEvent(
+            request_id=request_id,
+            model=route.model,
+            provider=route.provider,
+            client=route.client.value,
+            operation=operation,
+            attempt=attempt,
+            outcome=outcome,
+            error_type=type(error).__name__ if error is not None else None,
+            latency_ms=latency_s * 1000.0,
+            ttft_ms=None if ttft_s is None else ttft_s * 1000.0,
+            usage=cost_usage,
+        )
+        for sink in self._sinks:
+            try:
+                sink.record(event)
+            except Exception as exc:
+                self._log.warning(
+                    "inference.usage_sink_failed", sink=type(sink).__name__, error=repr(exc)
+                )
+        fields = event.log_fields()
+        if error is None:
+            self._log.info("inference.call", **fields)
+        else:
+            fields["error.message"] = str(error)[:_MAX_ERROR_TEXT]
+            self._log.warning("inference.call", **fields)
+        return cost_usage

@@ -1,0 +1,265 @@
+"""The single retry owner: backoff, ``Retry-After``, attempt limit, overall deadline, fallbacks.
+
+Decisions (and why):
+
+* Only :class:`~inference_core.domain.errors.ProviderError` with ``retryable``
+  true is retried; adapters make exactly one attempt each, so retries never
+  multiply.
+* The wait before attempt ``n + 1`` is the server's ``retry_after`` when it sent
+  one (capped by ``RetryPolicy.retry_after_cap``), else exponential backoff
+  ``min(max_delay, initial_delay * multiplier ** (n - 1))`` with "equal
+  jitter" (a random factor in [0.5, 1)): never a burst of synchronised
+  retries, never much shorter than the backoff asked for.
+* The deadline covers the whole logical call (retries, JSON re-asks and
+  fallbacks). When the next wait would end at or after it, we stop and raise
+  :class:`~inference_core.domain.errors.DeadlineExceeded` chained from the
+  last error: the caller learns that time ran out (not that one more 429
+  happened), the last provider error stays in ``__cause__``, and because
+  ``DeadlineExceeded`` is final no fallback is tried either. Running out of
+  attempts raises the last error itself.
+* The success path does not touch tenacity: the first attempt runs directly
+  and the tenacity machinery is only imported and built once an attempt has
+  failed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar, cast
+
+from inference_core.domain.chat import Usage
+from inference_core.domain.config import RetryPolicy
+from inference_core.domain.errors import (
+    AuthenticationError,
+    ContentFiltered,
+    DeadlineExceeded,
+    InvalidRequestError,
+    ProviderError,
+    StreamInterrupted,
+)
+from inference_core.ports.runtime import Clock, Sleeper
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
+
+__all__ = ["CallContext", "RetryRunner", "falls_back", "is_retryable"]
+
+R = TypeVar("R")
+
+
+def is_retryable(error: BaseException) -> bool:
+    """True for provider errors that say repeating the same request may succeed."""
+    return isinstance(error, ProviderError) and error.retryable
+
+
+def falls_back(error: BaseException, policy: RetryPolicy) -> bool:
+    """Whether ``error`` (after retries) lets the next model of a fallback chain be tried.
+
+    Yes for errors that say "this model or provider cannot serve now"
+    (retryable errors after exhaustion, quota, unknown model, unavailable,
+    malformed answers). No for errors another model would repeat or that must
+    not be worked around: invalid requests (context window included), content
+    policy refusals, a passed deadline, a stream that already delivered text.
+    Authentication errors fall back only with ``fallback_on_auth_error``.
+    """
+    if not isinstance(error, ProviderError):
+        return False
+    if isinstance(error, AuthenticationError):
+        return policy.fallback_on_auth_error
+    return not isinstance(
+        error, InvalidRequestError | ContentFiltered | DeadlineExceeded | StreamInterrupted
+    )
+
+
+@dataclass(slots=True)
+class CallContext:
+    """Mutable state of ONE logical call, shared by its attempts, re-asks and fallbacks.
+
+    Attributes:
+        request_id: Shared by every event of the call.
+        policy: The retry policy in force for this call.
+        clock: Where time is read from.
+        started: ``clock.now()`` when the call began.
+        attempts: Attempts made so far, over every model.
+        usage: Usage summed over every attempt so far.
+        last_error: The most recent attempt failure, chained into ``DeadlineExceeded``.
+    """
+
+    request_id: str
+    policy: RetryPolicy
+    clock: Clock
+    started: float
+    attempts: int = 0
+    usage: Usage = field(default_factory=Usage)
+    last_error: BaseException | None = None
+
+    @property
+    def deadline_at(self) -> float | None:
+        """Clock time after which nothing more is attempted."""
+        deadline = self.policy.deadline
+        return None if deadline is None else self.started + deadline
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (``None``: no deadline)."""
+        deadline_at = self.deadline_at
+        return None if deadline_at is None else deadline_at - self.clock.now()
+
+    def elapsed(self) -> float:
+        """Seconds since the call began."""
+        return self.clock.now() - self.started
+
+    def attempt_timeout(self, timeout: float | None, default: float | None) -> float | None:
+        """The timeout for the next attempt.
+
+        ``timeout`` is the caller's (``None``: the adapter's ``default``); it is
+        shortened to the time left when the deadline is closer, so an attempt
+        cannot run long past the deadline.
+        """
+        left = self.remaining()
+        limit = default if timeout is None else timeout
+        if left is not None and (limit is None or left < limit):
+            return max(left, 0.001)
+        return timeout
+
+    def deadline_error(self, detail: str) -> DeadlineExceeded:
+        """A :class:`DeadlineExceeded` naming the last error's provider and model."""
+        last = self.last_error
+        provider = last.provider if isinstance(last, ProviderError) else None
+        model = last.model if isinstance(last, ProviderError) else None
+        return DeadlineExceeded(
+            f"deadline of {self.policy.deadline:g}s for the call: {detail} "
+            f"(after {self.attempts} attempt(s))",
+            provider=provider,
+            model=model,
+        )
+
+    def check_deadline(self) -> None:
+        """Raise :class:`DeadlineExceeded` if the deadline has already passed.
+
+        Raises:
+            DeadlineExceeded: No time is left; chained from the last error, if any.
+        """
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise self.deadline_error("no time left to start an attempt") from self.last_error
+
+
+def _retry_decision(retry_state: RetryCallState) -> bool:
+    outcome = retry_state.outcome
+    error = outcome.exception() if outcome is not None else None
+    return error is not None and is_retryable(error)
+
+
+class _Wait:
+    def __init__(self, runner: RetryRunner, policy: RetryPolicy) -> None:
+        self._runner = runner
+        self._policy = policy
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        return self._runner.backoff(self._policy, retry_state.attempt_number, error)
+
+
+class _Stop:
+    def __init__(self, ctx: CallContext) -> None:
+        self._ctx = ctx
+        self.deadline_hit = False
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        # tenacity computes the wait before asking whether to stop, so the
+        # upcoming sleep is known here.
+        if retry_state.attempt_number >= self._ctx.policy.max_attempts:
+            return True
+        deadline_at = self._ctx.deadline_at
+        if deadline_at is not None:
+            self.deadline_hit = self._ctx.clock.now() + retry_state.upcoming_sleep >= deadline_at
+        return self.deadline_hit
+
+
+class RetryRunner:
+    """Runs one model call with retries, backoff and the call's deadline (the one retry owner).
+
+    Args:
+        clock: Time source for the deadline.
+        sleeper: Waits between attempts (tests pass one that only records).
+        rng: Returns a float in [0, 1) for jitter (tests pass a constant).
+    """
+
+    def __init__(
+        self, clock: Clock, sleeper: Sleeper, *, rng: Callable[[], float] = random.random
+    ) -> None:
+        self.clock = clock
+        self.sleeper = sleeper
+        self._rng = rng
+
+    def backoff(
+        self, policy: RetryPolicy, failed_attempt: int, error: BaseException | None
+    ) -> float:
+        """Seconds to wait after attempt number ``failed_attempt`` failed with ``error``."""
+        retry_after = error.retry_after if isinstance(error, ProviderError) else None
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), policy.retry_after_cap)
+        base = policy.initial_delay * policy.multiplier ** (failed_attempt - 1)
+        return min(policy.max_delay, base) * (0.5 + 0.5 * self._rng())
+
+    async def run(self, ctx: CallContext, attempt: Callable[[int], Awaitable[R]]) -> R:
+        """Call ``attempt(n)`` for n = 1, 2, ... until it succeeds or the policy says stop.
+
+        ``attempt`` makes exactly one model call and records it; it sets
+        ``ctx.last_error`` when it fails.
+
+        Raises:
+            DeadlineExceeded: The deadline passed or the next wait would end after it.
+            ProviderError: The last error, when it is final or attempts ran out.
+        """
+        ctx.check_deadline()
+        try:
+            return await attempt(1)
+        except ProviderError as exc:
+            if not exc.retryable or ctx.policy.max_attempts <= 1:
+                raise
+            first: ProviderError = exc
+        return await self._retry(ctx, attempt, first)
+
+    async def _retry(
+        self, ctx: CallContext, attempt: Callable[[int], Awaitable[R]], first: ProviderError
+    ) -> R:
+        stop = _Stop(ctx)
+
+        def give_up(retry_state: RetryCallState) -> R:
+            outcome = retry_state.outcome
+            assert outcome is not None  # tenacity only gives up after an outcome
+            error = outcome.exception()
+            assert error is not None  # only failures are retried
+            if stop.deadline_hit:
+                detail = (
+                    f"the next retry would start after {retry_state.upcoming_sleep:.3g}s "
+                    "and end past it"
+                )
+                raise ctx.deadline_error(detail) from error
+            raise error
+
+        number = 0
+
+        async def next_attempt() -> R:
+            nonlocal number
+            number += 1
+            if number == 1:
+                # Replay the failure the fast path already saw, so tenacity's
+                # attempt numbers match ours and its first decision is a wait.
+                raise first
+            return await attempt(number)
+
+        from tenacity import AsyncRetrying  # only failing calls pay for it
+
+        retrying = AsyncRetrying(
+            sleep=self.sleeper.sleep,
+            stop=stop,
+            wait=_Wait(self, ctx.policy),
+            retry=_retry_decision,
+            retry_error_callback=give_up,
+        )
+        return cast(R, await retrying(next_attempt))

@@ -1,0 +1,83 @@
+"""What the chat use-cases return: frozen values describing the answer and how it was obtained."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from inference_core.domain.catalog import JSONOutput
+from inference_core.domain.chat import FinishReason, Usage
+
+__all__ = ["CallInfo", "ChatResult", "FailedAttempt", "JSONResult"]
+
+T = TypeVar("T")
+
+
+class CallInfo(BaseModel):
+    """How one logical call went, whatever it returned.
+
+    Attributes:
+        model: Catalog id of the model that produced the answer (a fallback's, if one served).
+        provider: Provider that served it.
+        client: Client path (adapter) that served it.
+        finish_reason: Why the final answer stopped.
+        usage: Usage summed over EVERY attempt of the call (retries, re-asks and
+            fallbacks included): what the call cost, not only the last answer.
+        attempts: Model-call attempts made, over every model tried.
+        latency_ms: Wall time of the whole call, retries and waits included.
+        request_id: Shared by the call's ``inference.call`` events and usage events.
+        response_id: The provider's id for the final answer, when it gave one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    model: str
+    provider: str
+    client: str
+    finish_reason: FinishReason = FinishReason.UNKNOWN
+    usage: Usage = Usage()
+    attempts: int = 1
+    latency_ms: float = 0.0
+    request_id: str
+    response_id: str | None = None
+
+
+class ChatResult(CallInfo):
+    """The answer of :class:`~inference_core.application.ChatText`."""
+
+    text: str
+
+
+class FailedAttempt(BaseModel):
+    """One answer that did not parse or validate (and was re-asked).
+
+    Attributes:
+        raw_text: What the model answered.
+        error: Why it was rejected (parse error with a caret, or validation errors).
+        usage: That answer's usage.
+        model: The model that answered.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    raw_text: str
+    error: str
+    usage: Usage = Usage()
+    model: str
+
+
+class JSONResult(CallInfo, Generic[T]):
+    """The answer of :class:`~inference_core.application.ChatJSON`.
+
+    Attributes:
+        value: The validated value: an instance of the requested pydantic model,
+            or the parsed JSON (a ``dict`` when no schema was given).
+        raw_text: The text the value was parsed from.
+        failed_attempts: Answers rejected before this one, oldest first.
+        strategy: How JSON output was requested from the model that answered.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    value: T
+    raw_text: str
+    failed_attempts: tuple[FailedAttempt, ...] = ()
+    strategy: JSONOutput
