@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -33,7 +33,12 @@ from inference_core.application import (
     SyncRunner,
     UsageLedger,
 )
-from inference_core.domain.catalog import ModelCapabilities, ModelCatalog, builtin_catalog
+from inference_core.domain.catalog import (
+    ModelCapabilities,
+    ModelCatalog,
+    ModelSpec,
+    builtin_catalog,
+)
 from inference_core.domain.chat import GenerationParams
 from inference_core.domain.config import RetryPolicy, RuntimeConfig
 from inference_core.domain.errors import ConfigurationError, MissingAPIKeyError
@@ -121,7 +126,7 @@ class ConfiguredModelRouter:
     ) -> None:
         self.config = config
         self.catalog = catalog
-        self.default_model = default_model
+        self._default_model = default_model
         self._env = env
         self._table = config.routing_table()
         self._factory = factory
@@ -132,6 +137,32 @@ class ConfiguredModelRouter:
         self._by_loop = weakref.WeakKeyDictionary()
         self._no_loop = _LoopCache()
         self._routes: dict[str, Route] = {}
+
+    @property
+    def default_model(self) -> str | None:
+        """The model used when a call names none."""
+        return self._default_model
+
+    @default_model.setter
+    def default_model(self, model: str | None) -> None:
+        self._default_model = model
+        self._forget_resolved()
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The environment snapshot routing and keys are read from (holds secrets: never log)."""
+        return self._env
+
+    def register(self, specs: Iterable[ModelSpec]) -> None:
+        """Add models to the catalog at run time (the seed's ``register_custom_model``)."""
+        self.catalog = self.catalog.merged(specs)
+        self._routes.clear()
+        self._forget_resolved()
+
+    def _forget_resolved(self) -> None:
+        self._no_loop.resolved.clear()
+        for cache in list(self._by_loop.values()):
+            cache.resolved.clear()
 
     def route(self, model: str | None) -> Route:
         """Resolve ``model`` (``None``: the default model) to a route, without building adapters."""
@@ -299,6 +330,11 @@ class Inference:
     def route(self, model: str | None = None) -> Route:
         """Explain how ``model`` is served (no adapter is built, no network)."""
         return self.router.route(model)
+
+    def register_model(self, spec: ModelSpec) -> None:
+        """Add (or replace) a model in this instance's catalog; routing sees it at once."""
+        self.router.register([spec])
+        self.catalog = self.router.catalog
 
     async def aclose(self) -> None:
         """Close pooled connections of the adapters built on the running loop."""

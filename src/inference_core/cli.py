@@ -13,18 +13,26 @@ import argparse
 import json
 import socket
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from inference_core.bootstrap import Inference, bootstrap
+from inference_core.domain.chat import Usage
 from inference_core.domain.errors import (
     ConfigurationError,
     InferenceError,
+    InvalidImageError,
+    InvalidInputError,
     MissingAPIKeyError,
+    OutputValidationError,
     ProviderError,
 )
+from inference_core.domain.images import sniff_image_mime
+from inference_core.domain.messages import ContentPart, ImagePart, TextPart
 
 __all__ = ["main"]
 
@@ -220,11 +228,141 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
     return EXIT_ERROR if failed else EXIT_OK
 
 
+def _read_prompt(args: argparse.Namespace) -> str:
+    if args.prompt in (None, "-"):
+        if sys.stdin.isatty() and args.prompt is None:
+            raise InvalidInputError("give a PROMPT (or '-' to read it from standard input)")
+        text = sys.stdin.read()
+    else:
+        text = args.prompt
+    if not text.strip():
+        raise InvalidInputError("the prompt is empty")
+    return text
+
+
+def _user_content(text: str, images: Sequence[str]) -> str | tuple[ContentPart, ...]:
+    if not images:
+        return text
+    parts: list[ContentPart] = [TextPart(text=text)]
+    for name in images:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InvalidImageError(f"{name}: cannot read ({exc.strerror})") from exc
+        mime = sniff_image_mime(data)
+        if mime is None:
+            raise InvalidImageError(f"{name}: not a PNG, JPEG, GIF, WebP or BMP image")
+        parts.append(ImagePart(data=data, mime_type=mime))
+    return tuple(parts)
+
+
+def _load_schema(name: str) -> dict[str, Any]:
+    try:
+        schema = json.loads(Path(name).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInputError(f"--schema {name}: cannot read ({exc.strerror})") from exc
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"--schema {name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        ) from exc
+    if not isinstance(schema, dict):
+        raise InvalidInputError(f"--schema {name}: a JSON Schema must be an object")
+    return schema
+
+
+def _usage_line(model: str, usage: Usage, attempts: int, latency_ms: float) -> str:
+    cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
+    tokens = f"{_show(usage.input_tokens)} in / {_show(usage.output_tokens)} out"
+    return f"[{model}] {tokens}, cost {cost}, {attempts} attempt(s), {latency_ms:.0f} ms"
+
+
+def cmd_chat(args: argparse.Namespace, console: Console) -> int:
+    """Send one prompt; stream text to stdout, usage and cost to stderr."""
+    inference = _bootstrap(args)
+    _announce_local_default(inference, console, args.model)
+    prompt = _read_prompt(args)
+    user = _user_content(prompt, args.image or ())
+    common: dict[str, Any] = {
+        "system": args.system,
+        "user": user,
+        "model": args.model,
+        "max_tokens": args.max_tokens,
+        "temperature": args.temperature,
+    }
+    if args.json or args.schema:
+        schema = _load_schema(args.schema) if args.schema else None
+        result = inference.run_sync(inference.chat_json(schema=schema, **common))
+        if console.json:
+            console.emit(result.value)
+        else:
+            console.line(json.dumps(result.value, indent=2, ensure_ascii=False))
+        console.note(_usage_line(result.model, result.usage, result.attempts, result.latency_ms))
+        return EXIT_OK
+    stream = args.stream if args.stream is not None else (console.out.isatty() and not console.json)
+    if not stream:
+        text_result = inference.run_sync(inference.chat_text(**common))
+        if console.json:
+            console.emit(
+                {
+                    "text": text_result.text,
+                    "model": text_result.model,
+                    **_usage_json(text_result.usage),
+                }
+            )
+        else:
+            console.line(text_result.text)
+        console.note(
+            _usage_line(
+                text_result.model, text_result.usage, text_result.attempts, text_result.latency_ms
+            )
+        )
+        return EXIT_OK
+
+    async def run() -> Usage:
+        final = Usage()
+        started = time.perf_counter()
+        async for chunk in inference.stream_chat(**common):
+            if chunk.text:
+                console.out.write(chunk.text)
+                console.out.flush()
+            if chunk.is_final and chunk.usage is not None:
+                final = chunk.usage
+        console.line()
+        console.note(
+            _usage_line(
+                inference.route(args.model).model,
+                final,
+                1,
+                (time.perf_counter() - started) * 1000,
+            )
+        )
+        return final
+
+    inference.run_sync(run())
+    return EXIT_OK
+
+
+def _usage_json(usage: Usage) -> dict[str, Any]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cost_usd": usage.cost_usd,
+    }
+
+
+def _announce_local_default(inference: Inference, console: Console, model: str | None) -> None:
+    if model is None and inference.default_model:
+        route = inference.route(None)
+        if route.client.value == "llama_cpp":
+            console.note(f"using the embedded local model {route.model} (no API key needed)")
+
+
 # --- plumbing ---------------------------------------------------------------------------
 
 
 def _bootstrap(args: argparse.Namespace) -> Inference:
-    return bootstrap(config_path=args.config, default_model=getattr(args, "model_default", None))
+    return bootstrap(config_path=args.config)
 
 
 def _hint(exc: BaseException) -> str:
@@ -232,6 +370,10 @@ def _hint(exc: BaseException) -> str:
         return "export the variable (or add it to .env), or pick another model with --model"
     if isinstance(exc, ConfigurationError):
         return "run `inference-core doctor` to check the configuration"
+    if isinstance(exc, OutputValidationError):
+        return "the model's last answer is above; try a stronger model or a simpler schema"
+    if isinstance(exc, InvalidInputError):
+        return "check the command's arguments (inference-core chat --help)"
     if isinstance(exc, ProviderError):
         return "run `inference-core route MODEL` to see where the call went"
     return "rerun with --debug for the traceback"
@@ -258,6 +400,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check config, keys and endpoints")
     doctor.set_defaults(handler=cmd_doctor)
+
+    chat = sub.add_parser("chat", help="send one prompt to a model")
+    chat.add_argument("prompt", nargs="?", help="the prompt, or '-' to read standard input")
+    chat.add_argument("--model", "-m", help="model id (default: the configured default)")
+    chat.add_argument("--system", "-s", help="system prompt")
+    chat.add_argument("--image", action="append", metavar="PATH", help="attach an image")
+    chat.add_argument("--json", action="store_true", help="ask for one JSON object")
+    chat.add_argument("--schema", metavar="FILE.json", help="validate the output against it")
+    chat.add_argument(
+        "--stream", action=argparse.BooleanOptionalAction, default=None,
+        help="stream the answer (default: when stdout is a terminal)",
+    )  # fmt: skip
+    chat.add_argument("--max-tokens", type=int, help="output token cap")
+    chat.add_argument("--temperature", type=float, help="sampling temperature (0-2)")
+    chat.set_defaults(handler=cmd_chat)
 
     for register in _EXTRA_COMMANDS:
         register(sub)

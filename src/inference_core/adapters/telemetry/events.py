@@ -2,12 +2,17 @@
 
 structlog is imported on the first event, not when this module is imported,
 and the library never configures it: applications decide rendering, levels
-and destinations. Every event is passed through a :class:`SecretRedactor`
+and destinations. Until the application configures structlog, events go to
+the standard ``logging`` logger ``inference_core`` instead of structlog's
+default stdout printer, so an unconfigured application (or the CLI's JSON
+output) is not flooded: info events stay silent unless logging is set up to
+show them, warnings reach stderr like any library warning. Every event is passed through a :class:`SecretRedactor`
 before structlog sees it, so no configured key reaches any processor or sink.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from inference_core.adapters.telemetry.redaction import SecretRedactor
@@ -30,20 +35,27 @@ class StructlogEventLog:
         self.redactor = redactor or SecretRedactor()
         self._logger_name = logger_name
         self._logger: Any = None
+        self._stdlib = logging.getLogger(logger_name)
 
-    def _log(self) -> Any:
+    def _emit(self, level: int, event: str, fields: dict[str, Any]) -> None:
+        import structlog  # lazy: importing inference_core must not import structlog
+
+        if not structlog.is_configured():
+            if self._stdlib.isEnabledFor(level):
+                redacted = self.redactor.redact(fields)
+                detail = " ".join(f"{k}={v}" for k, v in redacted.items() if v is not None)
+                self._stdlib.log(level, "%s %s", event, detail, extra={"inference": redacted})
+            return
         if self._logger is None:
-            import structlog  # lazy: importing inference_core must not import structlog
-
             # A lazy proxy: it follows later structlog.configure() calls
             # (and structlog.testing.capture_logs).
             self._logger = structlog.get_logger(self._logger_name)
-        return self._logger
+        self._logger.log(level, event, **self.redactor.redact(fields))
 
     def info(self, event: str, /, **fields: Any) -> None:
         """Emit ``event`` at info level, redacted."""
-        self._log().info(event, **self.redactor.redact(fields))
+        self._emit(logging.INFO, event, fields)
 
     def warning(self, event: str, /, **fields: Any) -> None:
         """Emit ``event`` at warning level, redacted."""
-        self._log().warning(event, **self.redactor.redact(fields))
+        self._emit(logging.WARNING, event, fields)
