@@ -76,6 +76,13 @@ _EXPORTS: dict[str, str] = {
     "ChatPromptTemplate": "inference_core.domain.prompts",
     "TemplateError": "inference_core.domain.errors",
     # seed-compatible API
+    "LLMClient": "inference_core.compat.llm_client",
+    "GPT5ChatClient": "inference_core.compat.llm_client",
+    "ModelConfig": "inference_core.compat.registry",
+    "ModelRegistry": "inference_core.compat.registry",
+    "ModelInfo": "inference_core.compat.registry",
+    "get_model_config": "inference_core.compat.registry",
+    "ConfigLoader": "inference_core.compat.config_loader",
     "ImageUtils": "inference_core.compat.image_utils",
     "InputUtils": "inference_core.compat.input_utils",
     "MultimodalUtils": "inference_core.compat.input_utils",
@@ -94,6 +101,7 @@ __all__ = [
     "ChatPromptTemplate",
     "ChatRequest",
     "ChatResponse",
+    "ConfigLoader",
     "ConfigurationError",
     "ContentFiltered",
     "ContextWindowExceeded",
@@ -103,6 +111,7 @@ __all__ = [
     "FakeMediaGenerator",
     "FinishReason",
     "FunctionChatModel",
+    "GPT5ChatClient",
     "GeneratedMedia",
     "GenerationParams",
     "GenerationRequest",
@@ -120,13 +129,17 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponse",
     "JSONOutput",
+    "LLMClient",
     "MediaFile",
     "MediaKind",
     "Message",
     "MissingAPIKeyError",
     "ModelCapabilities",
     "ModelCatalog",
+    "ModelConfig",
+    "ModelInfo",
     "ModelNotFoundError",
+    "ModelRegistry",
     "ModelSpec",
     "MultimodalUtils",
     "OutputValidationError",
@@ -146,6 +159,7 @@ __all__ = [
     "UsageEvent",
     "__version__",
     "bootstrap",
+    "get_model_config",
 ]
 
 
@@ -165,8 +179,16 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from inference_core.adapters.fakes import FakeChatModel, FakeMediaGenerator, FunctionChatModel
     from inference_core.bootstrap import Inference, bootstrap
+    from inference_core.compat.config_loader import ConfigLoader
     from inference_core.compat.image_utils import ImageUtils
     from inference_core.compat.input_utils import InputUtils, MultimodalUtils
+    from inference_core.compat.llm_client import GPT5ChatClient, LLMClient
+    from inference_core.compat.registry import (
+        ModelConfig,
+        ModelInfo,
+        ModelRegistry,
+        get_model_config,
+    )
     from inference_core.domain.catalog import JSONOutput, ModelCapabilities, ModelCatalog, ModelSpec
     from inference_core.domain.chat import (
         ChatChunk,

@@ -16,6 +16,7 @@ HTTP / condition           domain error
 409, 5xx, 529              ProviderUnavailable (retryable)
 429                        RateLimitError, or QuotaExceededError when the
                            body says the quota/credit is exhausted
+402 (or 400 about credit)  QuotaExceededError
 =========================  ==========================================
 
 ``retry-after-ms`` wins over ``Retry-After`` (seconds or an HTTP date); the
@@ -61,6 +62,7 @@ _QUOTA_MARKERS = (
 )
 _FILTER_MARKERS = (
     "content_filter",
+    "content filtering",
     "content_policy",
     "content policy",
     "safety system",
@@ -142,7 +144,9 @@ def error_for_status(
     headers = headers or {}
     evidence = f"{code or ''} {message}"
     cls: type[ProviderError]
-    if status in (400, 413, 422):
+    if status == 402 or (status == 400 and _mentions(evidence, _QUOTA_MARKERS)):
+        cls = QuotaExceededError  # payment required / "credit balance is too low"
+    elif status in (400, 413, 422):
         if _mentions(evidence, _CONTEXT_MARKERS):
             cls = ContextWindowExceeded
         elif _mentions(evidence, _FILTER_MARKERS):

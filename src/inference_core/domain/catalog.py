@@ -147,7 +147,9 @@ class ModelSpec(BaseModel):
             return None
         total = 0.0
         cached = usage.cached_tokens or 0
-        fresh_input = (usage.input_tokens or 0) - cached
+        written = usage.cache_write_tokens or 0
+        # input_tokens counts every prompt token; cached and cache-write ones are priced apart.
+        fresh_input = (usage.input_tokens or 0) - cached - written
         for tokens, price in (
             (fresh_input, p.input),
             (cached, p.cached_input if p.cached_input is not None else p.input),

@@ -48,12 +48,16 @@ def test_yml_and_json_variants(tmp_path: Path) -> None:
 def test_env_var_names_the_file(tmp_path: Path) -> None:
     cfg = write(tmp_path / "elsewhere.yaml", "default_model: claude-3-haiku-20240307\n")
     env = {"INFERENCE_RUNTIME_CONFIG": str(cfg)}
-    assert load_runtime(environ=env, start=tmp_path).config.default_model == "claude-3-haiku-20240307"
+    assert (
+        load_runtime(environ=env, start=tmp_path).config.default_model == "claude-3-haiku-20240307"
+    )
 
 
 def test_env_var_naming_a_missing_file_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="INFERENCE_RUNTIME_CONFIG=.*no such file"):
-        load_runtime(environ={"INFERENCE_RUNTIME_CONFIG": str(tmp_path / "nope.yaml")}, start=tmp_path)
+    with pytest.raises(ConfigurationError, match=r"INFERENCE_RUNTIME_CONFIG=.*no such file"):
+        load_runtime(
+            environ={"INFERENCE_RUNTIME_CONFIG": str(tmp_path / "nope.yaml")}, start=tmp_path
+        )
 
 
 def test_every_seed_key_and_the_additions_load(tmp_path: Path) -> None:
@@ -111,7 +115,9 @@ models:
     assert c.api_keys["anthropic"].env_var == "ANTHROPIC_API_KEY"
     assert c.routing_table().provider_base_url == {"ollama": "http://localhost:11434"}
     assert c.routing.provider_client["cfgateway"] is ClientPath.OPENAI_SDK
-    assert c.routing.provider_default_headers["cfgateway"] == {"cf-aig-metadata": '{"run": "local"}'}
+    assert c.routing.provider_default_headers["cfgateway"] == {
+        "cf-aig-metadata": '{"run": "local"}'
+    }
     assert c.model_configs["gpt-4"].max_tokens == 4096
     assert c.fallbacks == {"gpt-4o": ("claude-3-5-sonnet-20241022",)}
     assert (c.retry.max_attempts, c.retry.deadline, c.timeouts.read) == (4, 30, 30)
@@ -175,7 +181,9 @@ def test_wrong_type_names_the_key(tmp_path: Path) -> None:
 
 
 def test_unset_variable_without_default(tmp_path: Path) -> None:
-    message = _error_for(tmp_path, "routing:\n  provider_default_headers:\n    gw: {x-team: '${TEAM_ID}'}\n")
+    message = _error_for(
+        tmp_path, "routing:\n  provider_default_headers:\n    gw: {x-team: '${TEAM_ID}'}\n"
+    )
     assert "routing.provider_default_headers.gw.x-team" in message
     assert "TEAM_ID is not set" in message
 
@@ -233,7 +241,8 @@ def test_unset_api_key_fails_only_when_the_provider_is_used(tmp_path: Path) -> N
 
 def test_missing_key_without_config_names_the_default_env_var(tmp_path: Path) -> None:
     inference = bootstrap(
-        environ={}, config_path=write(tmp_path / "c.yaml", "{}\n"),
+        environ={},
+        config_path=write(tmp_path / "c.yaml", "{}\n"),
         chat_model_factory=lambda c: FakeChatModel(),
     )
     with pytest.raises(MissingAPIKeyError, match="set OPENAI_API_KEY"):
@@ -242,7 +251,10 @@ def test_missing_key_without_config_names_the_default_env_var(tmp_path: Path) ->
 
 def test_dotenv_fills_missing_variables_without_overriding(tmp_path: Path) -> None:
     write(tmp_path / ".env", "# comment\nexport A=from_dotenv\nB='quoted value'\nC=from_dotenv\n")
-    write(tmp_path / "inference_runtime.yaml", "routing:\n  provider_default_headers:\n    p: {a: '${A}', b: '${B}', c: '${C}'}\n")
+    write(
+        tmp_path / "inference_runtime.yaml",
+        "routing:\n  provider_default_headers:\n    p: {a: '${A}', b: '${B}', c: '${C}'}\n",
+    )
     loaded = load_runtime(environ={"C": "from_process"}, start=tmp_path)
     assert loaded.config.routing.provider_default_headers["p"] == {
         "a": "from_dotenv",
@@ -262,7 +274,8 @@ def test_loading_never_changes_os_environ(tmp_path: Path) -> None:
     write(tmp_path / ".env", "INFERENCE_CORE_TEST_DOTENV_ONLY=1\n")
     cfg = write(
         tmp_path / "inference_runtime.yaml",
-        'api_keys:\n  openai: "sk-literal-key-in-yaml"\n  anthropic: "${INFERENCE_CORE_TEST_DOTENV_ONLY}"\n',
+        'api_keys:\n  openai: "sk-literal-key-in-yaml"\n'
+        '  anthropic: "${INFERENCE_CORE_TEST_DOTENV_ONLY}"\n',
     )
     before = dict(os.environ)
     inference = bootstrap(config_path=cfg, chat_model_factory=lambda c: FakeChatModel())
@@ -285,7 +298,9 @@ _TEXT = st.text(alphabet=st.characters(blacklist_characters="$"), max_size=20)
 
 
 @given(st.dictionaries(_NAME, _TEXT.filter(bool), max_size=5), _TEXT, _TEXT)
-def test_substitution_replaces_every_set_variable(env: dict[str, str], head: str, tail: str) -> None:
+def test_substitution_replaces_every_set_variable(
+    env: dict[str, str], head: str, tail: str
+) -> None:
     for name, value in env.items():
         assert substitute_env(f"{head}${{{name}}}{tail}", env, source="s") == f"{head}{value}{tail}"
 
@@ -305,7 +320,9 @@ def test_text_without_variables_is_unchanged(text: str) -> None:
 
 
 def test_comment_only_section_is_treated_as_absent(tmp_path: Path) -> None:
-    cfg = write(tmp_path / "inference_runtime.yaml", "routing:\n  # default_provider: openai\nretry:\n")
+    cfg = write(
+        tmp_path / "inference_runtime.yaml", "routing:\n  # default_provider: openai\nretry:\n"
+    )
     assert load_runtime(cfg, environ={}).config.routing.default_provider is None
 
 

@@ -64,7 +64,10 @@ def test_all_fallbacks_failed_is_an_exception_group() -> None:
     assert isinstance(group, ExceptionGroup) and isinstance(group, errors.InferenceError)
     with pytest.raises(ExceptionGroup) as info:
         raise group
-    assert [type(e) for e in info.value.exceptions] == [errors.RateLimitError, errors.ProviderUnavailable]
+    assert [type(e) for e in info.value.exceptions] == [
+        errors.RateLimitError,
+        errors.ProviderUnavailable,
+    ]
 
 
 def test_generator_not_found_lists_available() -> None:
@@ -76,7 +79,8 @@ def test_generator_not_found_lists_available() -> None:
 def test_missing_key_error_never_contains_a_value() -> None:
     err = errors.MissingAPIKeyError("openai", "OPENAI_API_KEY", "api_keys.openai in x.yaml")
     assert str(err) == (
-        "no API key for provider 'openai': set OPENAI_API_KEY (referenced by api_keys.openai in x.yaml)"
+        "no API key for provider 'openai': set OPENAI_API_KEY "
+        "(referenced by api_keys.openai in x.yaml)"
     )
 
 
@@ -99,7 +103,9 @@ _counts = st.one_of(st.none(), st.integers(min_value=0, max_value=10**9))
 
 
 @given(_counts, _counts, _counts, _counts)
-def test_usage_addition_is_commutative(a: int | None, b: int | None, c: int | None, d: int | None) -> None:
+def test_usage_addition_is_commutative(
+    a: int | None, b: int | None, c: int | None, d: int | None
+) -> None:
     x, y = Usage(input_tokens=a, output_tokens=b), Usage(input_tokens=c, output_tokens=d)
     assert x + y == y + x
 
@@ -132,16 +138,29 @@ def test_cost_uses_cached_price_and_is_none_when_a_price_is_missing() -> None:
         ("gemini-pro-vision", True, 4096, 16384),
     ],
 )
-def test_catalog_carries_the_seed_figures(model_id: str, vision: bool, max_output: int, context: int) -> None:
+def test_catalog_carries_the_seed_figures(
+    model_id: str, vision: bool, max_output: int, context: int
+) -> None:
     spec = CATALOG[model_id]
     assert spec.capabilities.vision is vision
     assert (spec.max_output_tokens, spec.context_window) == (max_output, context)
 
 
 def test_catalog_has_the_seed_models_and_families() -> None:
-    for model_id in ("gpt-5", "gpt-5-mini", "llama2", "llama3", "mistral", "codellama", "gpt-4.1",
-                     "claude-3-7-sonnet-20250219", "claude-sonnet-4-5-20250929", "gemini-1.5-pro",
-                     "gemini-2.0-flash", "local/gemma-3-270m"):
+    for model_id in (
+        "gpt-5",
+        "gpt-5-mini",
+        "llama2",
+        "llama3",
+        "mistral",
+        "codellama",
+        "gpt-4.1",
+        "claude-3-7-sonnet-20250219",
+        "claude-sonnet-4-5-20250929",
+        "gemini-1.5-pro",
+        "gemini-2.0-flash",
+        "local/gemma-3-270m",
+    ):
         assert model_id in CATALOG, model_id
     assert CATALOG["gemini-pro"].id == "google-ai-studio/gemini-2.5-flash"
     assert CATALOG["gpt-5"].capabilities.sampling_params is False
@@ -150,7 +169,12 @@ def test_catalog_has_the_seed_models_and_families() -> None:
 
 def test_json_output_strength_orders_strategies() -> None:
     order = sorted(JSONOutput, key=lambda j: j.strength, reverse=True)
-    assert order == [JSONOutput.JSON_SCHEMA, JSONOutput.JSON_OBJECT_WITH_SCHEMA, JSONOutput.JSON_OBJECT, JSONOutput.NONE]
+    assert order == [
+        JSONOutput.JSON_SCHEMA,
+        JSONOutput.JSON_OBJECT_WITH_SCHEMA,
+        JSONOutput.JSON_OBJECT,
+        JSONOutput.NONE,
+    ]
 
 
 def test_image_part_needs_exactly_one_source() -> None:
@@ -168,7 +192,10 @@ def test_image_part_needs_exactly_one_source() -> None:
 
 
 def test_message_text_and_images() -> None:
-    m = Message(role="user", content=(TextPart(text="a"), ImagePart(url="https://x/i.png"), TextPart(text="b")))
+    m = Message(
+        role="user",
+        content=(TextPart(text="a"), ImagePart(url="https://x/i.png"), TextPart(text="b")),
+    )
     assert m.text == "a\nb" and len(m.images) == 1
     with pytest.raises(ValidationError):
         Message(role="wizard", content="hi")  # type: ignore[arg-type]
@@ -179,7 +206,16 @@ def test_params_validation_and_merge() -> None:
         GenerationParams(temperature=3.0)
     with pytest.raises(ValidationError):
         GenerationParams(max_tokens=0)
-    merged = GenerationParams(max_tokens=50).merged_over(GenerationParams(temperature=0.2, max_tokens=9))
+    merged = GenerationParams(max_tokens=50).merged_over(
+        GenerationParams(temperature=0.2, max_tokens=9)
+    )
     assert (merged.temperature, merged.max_tokens) == (0.2, 50)
     with pytest.raises(ValidationError):
         ResponseFormat(type="json_schema")
+
+
+def test_cache_write_tokens_are_priced_once() -> None:
+    spec = ModelSpec(id="x", provider="p", pricing=Pricing(input=1.0, output=2.0, cache_write=1.25))
+    usage = Usage(input_tokens=1_000_000, output_tokens=0, cache_write_tokens=400_000)
+    # 600k fresh at 1.00 + 400k written at 1.25
+    assert spec.cost(usage) == pytest.approx(0.6 + 0.5)

@@ -8,7 +8,17 @@ import sys
 
 import inference_core
 
-HEAVY = ("openai", "anthropic", "litellm", "httpx", "aiohttp", "PIL", "llama_cpp", "tiktoken", "structlog")
+HEAVY = (
+    "openai",
+    "anthropic",
+    "litellm",
+    "httpx",
+    "aiohttp",
+    "PIL",
+    "llama_cpp",
+    "tiktoken",
+    "structlog",
+)
 
 
 def _modules_after(statement: str) -> set[str]:

@@ -46,9 +46,19 @@ def test_gpt5_family_uses_the_gpt5_client_path() -> None:
 @pytest.mark.parametrize(
     ("model", "provider", "client", "api_model"),
     [
-        ("anthropic/claude-3-5-sonnet-20241022", "anthropic", ClientPath.ANTHROPIC_SDK, "claude-3-5-sonnet-20241022"),
+        (
+            "anthropic/claude-3-5-sonnet-20241022",
+            "anthropic",
+            ClientPath.ANTHROPIC_SDK,
+            "claude-3-5-sonnet-20241022",
+        ),
         ("ollama/llama3", "ollama", ClientPath.OLLAMA, "llama3"),
-        ("openrouter/meta-llama/llama-3-8b", "openrouter", ClientPath.LITELLM, "openrouter/meta-llama/llama-3-8b"),
+        (
+            "openrouter/meta-llama/llama-3-8b",
+            "openrouter",
+            ClientPath.LITELLM,
+            "openrouter/meta-llama/llama-3-8b",
+        ),
         ("local/gemma-3-270m", "local", ClientPath.LLAMA_CPP, "gemma-3-270m"),
         ("mistral/mistral-large", "mistral", ClientPath.LITELLM, "mistral/mistral-large"),
     ],
@@ -89,16 +99,27 @@ def test_alias_resolves_to_the_canonical_catalog_model() -> None:
 
 def test_default_provider_catches_unknown_models() -> None:
     r = route("my-finetune", RoutingTable(default_provider="openai"))
-    assert (r.provider, r.client, r.rule) == ("openai", ClientPath.OPENAI_SDK, "routing.default_provider")
+    assert (r.provider, r.client, r.rule) == (
+        "openai",
+        ClientPath.OPENAI_SDK,
+        "routing.default_provider",
+    )
     assert r.spec is None
 
 
 def test_unroutable_model_error_lists_everything_tried() -> None:
     with pytest.raises(ConfigurationError) as info:
-        resolve("mystery-model", RoutingTable(), CATALOG, {}, source="/etc/app/inference_runtime.yaml")
+        resolve(
+            "mystery-model", RoutingTable(), CATALOG, {}, source="/etc/app/inference_runtime.yaml"
+        )
     message = str(info.value)
     assert "mystery-model" in message
-    for tried in ("routing.model_provider", "'provider/model' prefix", "catalog", "routing.default_provider"):
+    for tried in (
+        "routing.model_provider",
+        "'provider/model' prefix",
+        "catalog",
+        "routing.default_provider",
+    ):
         assert tried in message
     assert "/etc/app/inference_runtime.yaml" in message
 

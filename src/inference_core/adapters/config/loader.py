@@ -36,6 +36,7 @@ __all__ = [
     "CONFIG_FILE_NAMES",
     "MAX_CONFIG_BYTES",
     "LoadedRuntime",
+    "environment_snapshot",
     "find_config_file",
     "find_file_upwards",
     "load_runtime",
@@ -300,6 +301,25 @@ def config_from_data(data: Any, env: Mapping[str, str], *, source: str) -> Runti
         raise ConfigurationError(_describe_validation(exc, source)) from exc
 
 
+def environment_snapshot(
+    environ: Mapping[str, str] | None = None,
+    *,
+    start: Path | None = None,
+    read_dotenv: bool = True,
+) -> tuple[dict[str, str], Path | None]:
+    """A copy of the environment with the nearest ``.env`` filling only unset variables.
+
+    Returns the merged mapping and the ``.env`` file used (if any). The process
+    environment is read, never written.
+    """
+    env: dict[str, str] = dict(os.environ if environ is None else environ)
+    env_file = find_file_upwards(".env", start) if read_dotenv else None
+    if env_file is not None:
+        for key, value in read_env_file(env_file).items():
+            env.setdefault(key, value)
+    return env, env_file
+
+
 def load_runtime(
     config_path: str | os.PathLike[str] | None = None,
     *,
@@ -318,11 +338,7 @@ def load_runtime(
     Raises:
         ConfigurationError: The file is missing, unreadable, malformed or invalid.
     """
-    env: dict[str, str] = dict(os.environ if environ is None else environ)
-    env_file = find_file_upwards(".env", start) if read_dotenv else None
-    if env_file is not None:
-        for key, value in read_env_file(env_file).items():
-            env.setdefault(key, value)
+    env, env_file = environment_snapshot(environ, start=start, read_dotenv=read_dotenv)
 
     if config_path is not None:
         path: Path | None = Path(config_path).expanduser()

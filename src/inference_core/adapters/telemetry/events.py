@@ -6,8 +6,9 @@ and destinations. Until the application configures structlog, events go to
 the standard ``logging`` logger ``inference_core`` instead of structlog's
 default stdout printer, so an unconfigured application (or the CLI's JSON
 output) is not flooded: info events stay silent unless logging is set up to
-show them, warnings reach stderr like any library warning. Every event is passed through a :class:`SecretRedactor`
-before structlog sees it, so no configured key reaches any processor or sink.
+show them, warnings reach stderr like any library warning. Every event is
+passed through a :class:`SecretRedactor` before structlog sees it, so no
+configured key reaches any processor or sink.
 """
 
 from __future__ import annotations

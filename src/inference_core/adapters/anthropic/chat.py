@@ -1,0 +1,283 @@
+"""The Anthropic Messages :class:`~inference_core.ports.ChatModel` (``anthropic.AsyncAnthropic``).
+
+This module imports the SDK; the package ``__init__`` does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import anthropic
+import httpx2
+from anthropic.types import Message as AnthropicMessage
+
+from inference_core.adapters.anthropic import CAPABILITIES
+from inference_core.adapters.anthropic.errors import map_anthropic_error, redact, stream_cut
+from inference_core.adapters.anthropic.params import messages_kwargs
+from inference_core.domain.catalog import AdapterCapabilities
+from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
+from inference_core.domain.errors import ConfigurationError, InvalidResponse, ProviderError
+from inference_core.domain.messages import ToolCall
+from inference_core.domain.routing import ProviderConnection
+
+if TYPE_CHECKING:
+    from anthropic import AsyncStream
+
+__all__ = ["DEFAULT_BASE_URL", "AnthropicChatModel", "HttpBackend", "usage_from_anthropic"]
+
+#: Used when the connection names no endpoint (the SDK would read ``ANTHROPIC_BASE_URL``).
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+
+#: ``aiohttp``: the SDK's aiohttp transport; ``httpx``: its default transport;
+#: ``auto``: aiohttp when installed, else httpx.
+HttpBackend = Literal["auto", "aiohttp", "httpx"]
+
+_FINISH = {
+    "end_turn": FinishReason.STOP,
+    "stop_sequence": FinishReason.STOP,
+    "max_tokens": FinishReason.LENGTH,
+    "model_context_window_exceeded": FinishReason.LENGTH,
+    "tool_use": FinishReason.TOOL_CALLS,
+    "refusal": FinishReason.CONTENT_FILTER,
+}
+
+
+def _finish_reason(raw: object) -> FinishReason:
+    return _FINISH.get(str(raw), FinishReason.UNKNOWN) if raw is not None else FinishReason.UNKNOWN
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _sum(*values: int | None) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def usage_from_anthropic(raw: object) -> Usage:
+    """Domain usage from an Anthropic ``usage`` object.
+
+    Anthropic's ``input_tokens`` excludes cache reads and writes; the domain's
+    ``input_tokens`` is every prompt token, so the three are added up.
+    """
+    if raw is None:
+        return Usage()
+    fresh = _count(getattr(raw, "input_tokens", None))
+    read = _count(getattr(raw, "cache_read_input_tokens", None))
+    written = _count(getattr(raw, "cache_creation_input_tokens", None))
+    details = getattr(raw, "output_tokens_details", None)
+    return Usage(
+        input_tokens=_sum(fresh, read, written) if fresh is not None else None,
+        output_tokens=_count(getattr(raw, "output_tokens", None)),
+        cached_tokens=read,
+        cache_write_tokens=written,
+        reasoning_tokens=_count(getattr(details, "thinking_tokens", None)),
+    )
+
+
+def _merge_usage(start: Usage, delta: Usage) -> Usage:
+    """Combine ``message_start`` usage with the cumulative ``message_delta`` usage."""
+    return Usage(
+        input_tokens=delta.input_tokens if delta.input_tokens is not None else start.input_tokens,
+        output_tokens=(
+            delta.output_tokens if delta.output_tokens is not None else start.output_tokens
+        ),
+        cached_tokens=(
+            delta.cached_tokens if delta.cached_tokens is not None else start.cached_tokens
+        ),
+        cache_write_tokens=(
+            delta.cache_write_tokens
+            if delta.cache_write_tokens is not None
+            else start.cache_write_tokens
+        ),
+        reasoning_tokens=(
+            delta.reasoning_tokens if delta.reasoning_tokens is not None else start.reasoning_tokens
+        ),
+    )
+
+
+class AnthropicChatModel:
+    """Claude through the Messages API for one provider connection.
+
+    One SDK client per instance, built with ``max_retries=0`` and the
+    connection's connect/read timeouts; ``ChatRequest.timeout`` bounds a single
+    call. Credentials come from the connection only: the SDK's own lookups
+    (``ANTHROPIC_API_KEY``, profiles on disk) are never consulted.
+
+    Args:
+        connection: Endpoint, key, headers and timeouts.
+        client: An SDK client to use instead of building one (the caller keeps
+            ownership: :meth:`aclose` does not close it).
+        http_backend: Transport for the client this adapter builds.
+        http_client: An ``httpx2.AsyncClient`` for the SDK client this adapter
+            builds (e.g. with a shared TLS context or custom limits); the
+            adapter owns it from then on. Overrides ``http_backend``.
+        capabilities: What this adapter declares (defaults to the package's).
+    """
+
+    def __init__(
+        self,
+        connection: ProviderConnection,
+        *,
+        client: anthropic.AsyncAnthropic | None = None,
+        http_backend: HttpBackend = "auto",
+        http_client: httpx2.AsyncClient | None = None,
+        capabilities: AdapterCapabilities | None = None,
+    ) -> None:
+        self._connection = connection
+        self._provider = connection.provider
+        self._capabilities = capabilities or CAPABILITIES
+        self._secret = connection.api_key.get_secret_value() if connection.api_key else None
+        # An explicit (empty) key stops the SDK's env/profile lookup; its empty Authorization
+        # header is then removed (unless the connection brings its own, or a client is injected).
+        own_auth = any(name.lower() == "authorization" for name in connection.headers)
+        keyless = client is None and not self._secret and not own_auth
+        self._extra_headers: dict[str, Any] | None = (
+            {"Authorization": anthropic.omit} if keyless else None
+        )
+        self._owns_client = client is None
+        self._client = client or anthropic.AsyncAnthropic(
+            api_key=self._secret or "",
+            base_url=connection.base_url or DEFAULT_BASE_URL,
+            timeout=anthropic.Timeout(connection.read_timeout, connect=connection.connect_timeout),
+            max_retries=0,
+            default_headers=dict(connection.headers) or None,
+            http_client=http_client or _http_client(http_backend),
+        )
+
+    @property
+    def capabilities(self) -> AdapterCapabilities:
+        """What this adapter can send and report."""
+        return self._capabilities
+
+    def __repr__(self) -> str:
+        base_url = self._connection.base_url or DEFAULT_BASE_URL
+        return f"AnthropicChatModel(provider={self._provider!r}, base_url={base_url!r})"
+
+    def _options(self, request: ChatRequest) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if request.timeout is not None:
+            options["timeout"] = request.timeout
+        if self._extra_headers is not None:
+            options["extra_headers"] = self._extra_headers
+        return options
+
+    def _error(self, exc: Exception, model: str, *, in_stream: bool) -> ProviderError:
+        return map_anthropic_error(
+            exc, provider=self._provider, model=model, secret=self._secret, in_stream=in_stream
+        )
+
+    def _malformed(self, model: str, detail: str) -> InvalidResponse:
+        return InvalidResponse(
+            redact(f"malformed response: {detail}", self._secret),
+            provider=self._provider,
+            model=model,
+        )
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        """Send one Messages request and return the whole answer."""
+        kwargs = messages_kwargs(request, stream=False)
+        try:
+            raw: object = await self._client.messages.create(**kwargs, **self._options(request))
+        except (anthropic.AnthropicError, httpx2.TransportError) as exc:
+            raise self._error(exc, request.model, in_stream=False) from exc
+        except json.JSONDecodeError as exc:
+            raise self._malformed(request.model, f"body is not valid JSON ({exc})") from exc
+        if not isinstance(raw, AnthropicMessage):
+            raise self._malformed(request.model, "body is not a message")
+        try:
+            return self._response(raw, request)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise self._malformed(request.model, f"unexpected message shape ({exc})") from exc
+
+    def _response(self, raw: AnthropicMessage, request: ChatRequest) -> ChatResponse:
+        texts: list[str] = []
+        calls: list[ToolCall] = []
+        for block in cast("list[Any]", raw.content):
+            kind = getattr(block, "type", None)
+            if kind == "text":
+                texts.append(str(block.text))
+            elif kind == "tool_use":
+                calls.append(
+                    ToolCall(
+                        id=str(block.id), name=str(block.name), arguments=json.dumps(block.input)
+                    )
+                )
+        return ChatResponse(
+            text="".join(texts),
+            model=raw.model or request.model,
+            finish_reason=_finish_reason(raw.stop_reason),
+            usage=usage_from_anthropic(raw.usage),
+            response_id=raw.id or None,
+            tool_calls=tuple(calls),
+        )
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        """Stream the answer from SSE events; the last chunk carries finish reason and usage.
+
+        ``message_start`` gives input usage, ``content_block_delta`` text deltas,
+        ``message_delta`` the stop reason and output usage, ``message_stop`` ends
+        the stream. A stream without ``message_stop`` raises
+        :class:`InvalidResponse`; an ``error`` event raises its mapped error.
+        """
+        kwargs = messages_kwargs(request, stream=True)
+        try:
+            sdk_stream = cast(
+                "AsyncStream[Any]",
+                await self._client.messages.create(**kwargs, **self._options(request)),
+            )
+        except (anthropic.AnthropicError, httpx2.TransportError) as exc:
+            raise self._error(exc, request.model, in_stream=False) from exc
+
+        start_usage = Usage()
+        final_usage: Usage | None = None
+        finish: FinishReason | None = None
+        stopped = False
+        try:
+            async for event in sdk_stream:
+                kind = getattr(event, "type", None)
+                if kind == "message_start":
+                    start_usage = usage_from_anthropic(getattr(event.message, "usage", None))
+                elif kind == "content_block_delta":
+                    delta = event.delta
+                    if getattr(delta, "type", None) == "text_delta" and delta.text:
+                        yield ChatChunk(text=str(delta.text))
+                elif kind == "message_delta":
+                    finish = _finish_reason(getattr(event.delta, "stop_reason", None))
+                    final_usage = usage_from_anthropic(getattr(event, "usage", None))
+                elif kind == "message_stop":
+                    stopped = True
+        except (anthropic.AnthropicError, httpx2.TransportError) as exc:
+            raise self._error(exc, request.model, in_stream=True) from exc
+        except json.JSONDecodeError as exc:
+            raise self._malformed(request.model, f"stream event is not valid JSON ({exc})") from exc
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise self._malformed(request.model, f"unexpected event shape ({exc})") from exc
+        finally:
+            # Runs on early exit (break/aclose) too: closes the HTTP response.
+            await sdk_stream.close()
+        if not stopped:
+            raise stream_cut("no message_stop event", provider=self._provider, model=request.model)
+        usage = start_usage if final_usage is None else _merge_usage(start_usage, final_usage)
+        yield ChatChunk(finish_reason=finish or FinishReason.UNKNOWN, usage=usage)
+
+    async def aclose(self) -> None:
+        """Close the SDK client (and its connection pool) when this adapter built it."""
+        if self._owns_client:
+            await self._client.close()
+
+
+def _http_client(backend: HttpBackend) -> httpx2.AsyncClient:
+    """The SDK's aiohttp-backed client when asked for (or ``auto`` and installed)."""
+    if backend != "httpx":
+        try:
+            return anthropic.DefaultAioHttpClient()
+        except RuntimeError as exc:  # the SDK's stand-in when aiohttp is missing
+            if backend == "aiohttp":
+                raise ConfigurationError(
+                    "http_backend='aiohttp' needs aiohttp: pip install 'inference-core[anthropic]'"
+                ) from exc
+    return anthropic.DefaultAsyncHttpxClient()

@@ -1,0 +1,169 @@
+"""Anthropic SDK (and stream transport) exceptions -> domain errors.
+
+=======================================  ==========================================
+failure                                  domain error
+=======================================  ==========================================
+``APIStatusError`` with a 4xx/5xx        ``http_errors.error_for_status``
+``error`` SSE event (status 200)         the class its ``error.type`` stands for
+                                         (``overloaded_error`` -> ProviderUnavailable)
+timeout (a real ``TimeoutError`` cause)  ProviderTimeout
+connection error before a reply          ProviderUnavailable
+connection error mid-stream (the SDK     InvalidResponse (retryable: the stream was cut)
+lets ``httpx2`` errors through there)
+=======================================  ==========================================
+
+Messages come from the provider's error text with the API key redacted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import anthropic
+import httpx2
+
+from inference_core.adapters.http_errors import error_for_status
+from inference_core.domain.errors import (
+    InvalidResponse,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+
+__all__ = ["caused_by_timeout", "map_anthropic_error", "redact", "stream_cut"]
+
+_REDACTED = "[redacted]"
+
+#: Anthropic ``error.type`` -> the HTTP status it is documented with.
+ERROR_TYPE_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+_CONTENT_FILTERING = "content filtering"
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Replace every occurrence of ``secret`` in ``text`` (servers sometimes echo keys)."""
+    if secret and secret in text:
+        return text.replace(secret, _REDACTED)
+    return text
+
+
+def caused_by_timeout(exc: BaseException) -> bool:
+    """True when a real :class:`TimeoutError` is in ``exc``'s cause/context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimeoutError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def stream_cut(
+    detail: str, *, provider: str, model: str | None, retryable: bool = True
+) -> InvalidResponse:
+    """The error for a stream that ended before ``message_stop``."""
+    return InvalidResponse(
+        f"stream ended before its terminator: {detail}",
+        provider=provider,
+        model=model,
+        retryable=retryable,
+    )
+
+
+def _payload_fields(body: object) -> tuple[str, str | None]:
+    """(message, ``error.type``) from an Anthropic error body."""
+    if isinstance(body, Mapping):
+        inner: Any = body.get("error", body)
+        if isinstance(inner, Mapping):
+            message = inner.get("message")
+            kind = inner.get("type")
+            return (str(message) if message else ""), (str(kind) if kind else None)
+    if isinstance(body, str):
+        return body.strip()[:500], None
+    return "", None
+
+
+def map_anthropic_error(
+    exc: Exception,
+    *,
+    provider: str,
+    model: str | None,
+    secret: str | None,
+    in_stream: bool,
+) -> ProviderError:
+    """Translate an SDK or transport exception into the domain error to raise ``from`` it.
+
+    Args:
+        exc: An ``anthropic.AnthropicError`` or ``httpx2.TransportError``.
+        provider: Provider name for the error.
+        model: Model id that was called.
+        secret: The API key, redacted from every message.
+        in_stream: The failure happened while reading a stream body, so a
+            broken connection means a cut stream.
+    """
+    if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
+        if caused_by_timeout(exc):
+            return ProviderTimeout(
+                "timed out waiting for the provider", provider=provider, model=model
+            )
+        if in_stream:
+            return stream_cut("connection lost", provider=provider, model=model)
+        return ProviderUnavailable(
+            redact(f"cannot reach the provider: {_root_message(exc)}", secret),
+            provider=provider,
+            model=model,
+        )
+    if isinstance(exc, anthropic.APIResponseValidationError):
+        return InvalidResponse(
+            f"malformed response body (HTTP {exc.status_code})",
+            provider=provider,
+            model=model,
+            status=exc.status_code,
+        )
+    if isinstance(exc, anthropic.APIStatusError):
+        message, kind = _payload_fields(exc.body)
+        if _CONTENT_FILTERING in message.lower():
+            # Anthropic's wording for a policy block; the shared markers do not know it.
+            kind = f"{kind or ''} content_filter".strip()
+        if exc.status_code >= 400:
+            return error_for_status(
+                exc.status_code,
+                redact(message, secret),
+                provider=provider,
+                model=model,
+                headers=exc.response.headers,
+                code=kind,
+            )
+        # An ``error`` event inside a 200 stream: no HTTP status of its own, no retry headers.
+        error = error_for_status(
+            ERROR_TYPE_STATUS.get(kind or "", 500),
+            redact(message or "error event in the stream", secret),
+            provider=provider,
+            model=model,
+            code=kind,
+        )
+        error.status = None
+        return error
+    return ProviderError(redact(str(exc), secret), provider=provider, model=model)
+
+
+def _root_message(exc: BaseException) -> str:
+    """The innermost cause's text: more telling than the SDK's "Connection error."."""
+    current = exc
+    while current.__cause__ is not None:
+        current = current.__cause__
+    return str(current) or type(current).__name__

@@ -1,0 +1,463 @@
+"""The in-process llama.cpp chat model: whole answers, streams and grammar-enforced JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from inference_core.adapters.llama_cpp.pool import (
+    BUNDLED_MODEL_NAME,
+    GenerationMonitor,
+    LlamaLoadSpec,
+    LlamaModelPool,
+    LoadedModel,
+    default_model_pool,
+)
+from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
+from inference_core.domain.chat import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    FinishReason,
+    ResponseFormat,
+    Usage,
+)
+from inference_core.domain.errors import (
+    ConfigurationError,
+    ContextWindowExceeded,
+    InferenceError,
+    InvalidMessageError,
+    InvalidRequestError,
+    InvalidResponse,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
+from inference_core.domain.messages import Message, TextPart
+
+__all__ = [
+    "CAPABILITIES",
+    "DEFAULT_MAX_TOKENS",
+    "DEFAULT_N_CTX",
+    "LlamaCppChatModel",
+    "completion_options",
+    "llama_messages",
+]
+
+#: What the llama.cpp adapter can send and report.
+CAPABILITIES = AdapterCapabilities(
+    streaming=True,
+    # The schema becomes a GBNF grammar: decoding cannot leave it, even on a tiny base model.
+    json_outputs=(JSONOutput.JSON_OBJECT_WITH_SCHEMA, JSONOutput.JSON_OBJECT, JSONOutput.NONE),
+    images=False,
+    image_urls=False,
+    audio_input=False,
+    reasoning_effort=False,
+    seed=True,
+    stop=True,
+    usage_fields=("input_tokens", "output_tokens"),
+)
+
+#: Context window allocated per loaded model (the KV cache grows with it; about 0.5 GB
+#: resident for the bundled model at this size).
+DEFAULT_N_CTX = 8192
+#: Output cap when a request sets none: llama.cpp would otherwise run to the context end.
+DEFAULT_MAX_TOKENS = 1024
+
+_GEMMA = "gemma"
+_FINISH = {
+    "stop": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+    "tool_calls": FinishReason.TOOL_CALLS,
+    "function_call": FinishReason.TOOL_CALLS,
+}
+_END = object()  # worker -> event loop: the generation is over
+
+
+def _finish(value: Any) -> FinishReason:
+    if not isinstance(value, str):
+        return FinishReason.UNKNOWN
+    return _FINISH.get(value, FinishReason.UNKNOWN)
+
+
+def _plain_text(message: Message, index: int) -> str:
+    if isinstance(message.content, str):
+        return message.content
+    for part in message.content:
+        if not isinstance(part, TextPart):
+            raise InvalidMessageError(
+                f"the local llama.cpp model takes text only, not {part.type} parts",
+                index=index,
+                field="content",
+            )
+    return message.text
+
+
+def llama_messages(messages: Iterable[Message], *, fold_system: bool) -> list[dict[str, Any]]:
+    """Convert messages to llama-cpp-python chat messages (plain text content).
+
+    Args:
+        messages: The conversation.
+        fold_system: Prepend system/developer text to the first user turn instead of
+            sending a system message. Gemma has no system role and llama-cpp-python's
+            ``gemma`` format drops system messages; Gemma's own template folds them
+            like this.
+
+    Raises:
+        InvalidMessageError: A message holds an image or audio part.
+    """
+    system: list[str] = []
+    out: list[dict[str, Any]] = []
+    for index, message in enumerate(messages):
+        text = _plain_text(message, index)
+        role = message.role
+        if role in ("system", "developer"):
+            if fold_system:
+                system.append(text)
+                continue
+            role = "system"  # chat templates know "system", rarely "developer"
+        elif role == "tool" and fold_system:
+            role = "user"  # Gemma has no tool role; the result is shown to the model as input
+        out.append({"role": role, "content": text})
+    if system:
+        preamble = "\n\n".join(system)
+        first_user = next((m for m in out if m["role"] == "user"), None)
+        if first_user is None:
+            out.insert(0, {"role": "user", "content": preamble})
+        else:
+            first_user["content"] = f"{preamble}\n\n{first_user['content']}"
+    return out
+
+
+def _format_options(fmt: ResponseFormat | None) -> dict[str, Any]:
+    # JSON mode, with the schema when given: llama.cpp turns it into a decoding grammar.
+    # "json_schema" (provider-native structured output) is not a strategy this adapter
+    # declares, so it sends nothing for it: the caller falls back to prompting.
+    if fmt is None or fmt.type != "json_object":
+        return {}
+    if fmt.schema_ is not None:
+        return {"response_format": {"type": "json_object", "schema": fmt.schema_}}
+    return {"response_format": {"type": "json_object"}}
+
+
+def completion_options(request: ChatRequest, *, default_max_tokens: int) -> dict[str, Any]:
+    """Keyword arguments for ``create_chat_completion`` (an OpenAI-shaped request body)."""
+    p = request.params
+    options: dict[str, Any] = {"max_tokens": p.max_tokens or default_max_tokens}
+    if p.temperature is not None:
+        options["temperature"] = p.temperature
+    if p.top_p is not None:
+        options["top_p"] = p.top_p
+    if p.seed is not None:
+        options["seed"] = p.seed
+    if p.stop:
+        options["stop"] = list(p.stop)
+    options.update(_format_options(request.response_format))
+    return options
+
+
+def _is_path(model: str) -> bool:
+    return "/" in model or "\\" in model or model.startswith("~") or model.endswith(".gguf")
+
+
+def _settle(future: asyncio.Future[Any]) -> None:
+    """Mark a worker's outcome as seen so an abandoned failure is not reported as unhandled."""
+
+    def _consume(done: asyncio.Future[Any]) -> None:
+        if not done.cancelled():
+            done.exception()
+
+    if future.done():
+        _consume(future)
+    else:
+        future.add_done_callback(_consume)
+
+
+class LlamaCppChatModel:
+    """A :class:`~inference_core.ports.ChatModel` running GGUF models in this process.
+
+    Model ids (what routing leaves after the ``local/`` prefix):
+
+    * ``gemma-3-270m``: the bundled Gemma 3 270M (Q4_K_M), a small *base* model
+      run with the ``gemma`` chat format;
+    * a path to a ``.gguf`` file (absolute, ``~/...`` or relative to the working
+      directory), e.g. ``local//models/qwen.gguf`` or a ``models:`` entry with
+      ``provider: local`` and ``wire_id: /models/qwen.gguf``. Such models use
+      ``chat_format`` when given, else the chat template stored in the file.
+
+    Each call runs in a worker thread holding its model's lock (a ``Llama`` is
+    not thread-safe); models are loaded once per process by the shared
+    :class:`~.pool.LlamaModelPool`. A call that times out, is cancelled, or
+    whose stream is closed stops generating at the next token.
+
+    Args:
+        pool: Where models are loaded and cached (default: the process-wide pool).
+        provider: Provider name reported in errors.
+        n_ctx: Context window allocated per model; longer prompts raise
+            :class:`~inference_core.domain.errors.ContextWindowExceeded`.
+        n_threads: CPU threads per generation (``None``: llama.cpp's choice).
+        n_batch: Prompt tokens evaluated per batch.
+        chat_format: llama-cpp-python chat format for GGUF files given by path or
+            by ``model_files``; ``None`` uses each file's own chat template.
+        model_files: Extra model ids mapped to GGUF files (for applications that
+            name their local models in code).
+        default_max_tokens: Output cap for requests that set no ``max_tokens``.
+        timeout: Seconds one call may take (a stream: between two chunks) when
+            the request sets no ``timeout``.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool: LlamaModelPool | None = None,
+        provider: str = "local",
+        n_ctx: int = DEFAULT_N_CTX,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        chat_format: str | None = None,
+        model_files: Mapping[str, str | os.PathLike[str]] | None = None,
+        default_max_tokens: int = DEFAULT_MAX_TOKENS,
+        timeout: float = 120.0,
+    ) -> None:
+        self._pool = pool if pool is not None else default_model_pool()
+        self._provider = provider
+        self._n_ctx = n_ctx
+        self._n_threads = n_threads
+        self._n_batch = n_batch
+        self._chat_format = chat_format
+        self._model_files = {name: Path(path) for name, path in (model_files or {}).items()}
+        self._default_max_tokens = default_max_tokens
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"LlamaCppChatModel(provider={self._provider!r}, n_ctx={self._n_ctx})"
+
+    @property
+    def capabilities(self) -> AdapterCapabilities:
+        """See :data:`CAPABILITIES`."""
+        return CAPABILITIES
+
+    # --- model selection (worker thread) --------------------------------------------------
+
+    def _folds_system(self, model: str) -> bool:
+        if model == BUNDLED_MODEL_NAME and model not in self._model_files:
+            return True
+        return self._chat_format == _GEMMA
+
+    def _spec(self, model: str) -> LlamaLoadSpec:
+        chat_format: str | None
+        if model in self._model_files:
+            path, chat_format = self._model_files[model].expanduser().resolve(), self._chat_format
+        elif model == BUNDLED_MODEL_NAME:
+            path, chat_format = self._pool.bundled_model_path(), _GEMMA
+        elif _is_path(model):
+            path, chat_format = Path(model).expanduser().resolve(), self._chat_format
+        else:
+            raise ConfigurationError(
+                f"unknown local model {model!r}: use {BUNDLED_MODEL_NAME!r} (bundled) or the "
+                "path of a .gguf file, e.g. model 'local//models/my-model.gguf' or a models: "
+                "entry with provider: local and wire_id: /models/my-model.gguf"
+            )
+        return LlamaLoadSpec(
+            path=path,
+            chat_format=chat_format,
+            n_ctx=self._n_ctx,
+            n_threads=self._n_threads,
+            n_batch=self._n_batch,
+        )
+
+    def _acquire(self, model: str) -> LoadedModel:
+        return self._pool.get(self._spec(model))
+
+    # --- error mapping ----------------------------------------------------------------------
+
+    def _error(self, exc: Exception, model: str) -> InferenceError:
+        text = str(exc) or type(exc).__name__
+        if isinstance(exc, ValueError) and "context window" in text:
+            return ContextWindowExceeded(text, provider=self._provider, model=model)
+        if isinstance(exc, ValueError):
+            return InvalidRequestError(text, provider=self._provider, model=model)
+        if isinstance(exc, RuntimeError | MemoryError):
+            # llama_decode failures (no KV slot, out of memory): the runtime, not the request.
+            return ProviderUnavailable(text, provider=self._provider, model=model)
+        return InvalidResponse(
+            f"llama.cpp failed: {type(exc).__name__}: {text}", provider=self._provider, model=model
+        )
+
+    def _guarded(self, model: str, work: Callable[[], Any]) -> Any:
+        """Run ``work`` translating llama-cpp-python exceptions into domain errors."""
+        try:
+            return work()
+        except InferenceError as exc:
+            if isinstance(exc, ProviderError) and exc.provider is None:
+                exc.provider, exc.model = self._provider, exc.model or model
+            raise
+        except Exception as exc:
+            raise self._error(exc, model) from exc
+
+    def _timeout_error(self, model: str, limit: float) -> ProviderTimeout:
+        # Retryable like any timeout: the time may have gone waiting for the model's lock.
+        return ProviderTimeout(
+            f"local generation took longer than {limit:g}s", provider=self._provider, model=model
+        )
+
+    # --- complete ---------------------------------------------------------------------------
+
+    def _complete_sync(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        options: dict[str, Any],
+        monitor: GenerationMonitor,
+    ) -> Any:
+        def work() -> Any:
+            loaded = self._acquire(model)
+            with loaded.lock:
+                if monitor.is_cancelled():  # the caller gave up while we waited for the lock
+                    return None
+                return loaded.engine.chat(messages, options, stream=False, monitor=monitor)
+
+        return self._guarded(model, work)
+
+    def _response(self, raw: Any, model: str) -> ChatResponse:
+        try:
+            choice = raw["choices"][0]
+            text = choice["message"].get("content") or ""
+            usage = raw.get("usage") or {}
+            return ChatResponse(
+                text=text,
+                model=model,
+                finish_reason=_finish(choice.get("finish_reason")),
+                usage=Usage(
+                    input_tokens=usage.get("prompt_tokens"),
+                    output_tokens=usage.get("completion_tokens"),
+                ),
+                response_id=raw.get("id"),
+            )
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+            raise InvalidResponse(
+                "llama.cpp returned a malformed completion", provider=self._provider, model=model
+            ) from exc
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        """Generate the whole answer in a worker thread."""
+        model = request.model
+        messages = llama_messages(request.messages, fold_system=self._folds_system(model))
+        options = completion_options(request, default_max_tokens=self._default_max_tokens)
+        monitor = GenerationMonitor()
+        limit = request.timeout or self._timeout
+        try:
+            async with asyncio.timeout(limit):
+                raw = await asyncio.to_thread(
+                    self._complete_sync, model, messages, options, monitor
+                )
+        except TimeoutError as exc:
+            raise self._timeout_error(model, limit) from exc
+        finally:
+            monitor.cancel()  # stops a generation nobody waits for any more; no-op once done
+        return self._response(raw, model)
+
+    # --- stream -----------------------------------------------------------------------------
+
+    def _stream_sync(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        options: dict[str, Any],
+        monitor: GenerationMonitor,
+        emit: Callable[[Any], None],
+    ) -> None:
+        def work() -> None:
+            loaded = self._acquire(model)
+            with loaded.lock:
+                if monitor.is_cancelled():
+                    return
+                chunks = loaded.engine.chat(messages, options, stream=True, monitor=monitor)
+                try:
+                    for chunk in chunks:
+                        emit(chunk)
+                        if monitor.is_cancelled():
+                            break
+                finally:
+                    close = getattr(chunks, "close", None)
+                    if close is not None:
+                        close()  # ends llama's generator while we still hold the lock
+
+        try:
+            self._guarded(model, work)
+        finally:
+            emit(_END)
+
+    def _delta(self, raw: Any, model: str) -> tuple[str, FinishReason | None]:
+        try:
+            choice = raw["choices"][0]
+            delta = choice.get("delta") or {}
+            text = delta.get("content") or ""
+            reason = choice.get("finish_reason")
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise InvalidResponse(
+                "llama.cpp streamed a malformed chunk", provider=self._provider, model=model
+            ) from exc
+        return text, (None if reason is None else _finish(reason))
+
+    @staticmethod
+    def _stream_usage(monitor: GenerationMonitor, finish: FinishReason) -> Usage:
+        sampled = monitor.sampled_tokens
+        if sampled is None:
+            return Usage(input_tokens=monitor.prompt_tokens)
+        # A natural stop samples one end-of-turn token that llama.cpp does not count as output.
+        output = sampled - 1 if finish is FinishReason.STOP else sampled
+        return Usage(input_tokens=monitor.prompt_tokens, output_tokens=max(output, 0))
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
+        """Stream the answer as llama.cpp produces it; the last chunk carries usage."""
+        model = request.model
+        messages = llama_messages(request.messages, fold_system=self._folds_system(model))
+        options = completion_options(request, default_max_tokens=self._default_max_tokens)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        monitor = GenerationMonitor()
+
+        def emit(item: Any) -> None:  # called from the worker thread
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                monitor.cancel()
+
+        worker = loop.run_in_executor(
+            None, self._stream_sync, model, messages, options, monitor, emit
+        )
+        limit = request.timeout or self._timeout
+        finish: FinishReason | None = None
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(limit):
+                        item = await queue.get()
+                except TimeoutError as exc:
+                    raise self._timeout_error(model, limit) from exc
+                if item is _END:
+                    break
+                text, reason = self._delta(item, model)
+                finish = reason or finish
+                if text:
+                    yield ChatChunk(text=text)
+            await worker  # re-raises the generation's error, if any
+            if finish is None:
+                raise InvalidResponse(
+                    "llama.cpp stream ended without a finish reason",
+                    provider=self._provider,
+                    model=model,
+                    retryable=True,  # a cut stream, as over HTTP: another attempt may finish
+                )
+            yield ChatChunk(finish_reason=finish, usage=self._stream_usage(monitor, finish))
+        finally:
+            # Runs on completion, error, timeout and aclose()/break alike.
+            monitor.cancel()
+            _settle(worker)
+
+    async def aclose(self) -> None:
+        """Nothing to release: loaded models belong to the pool, shared by other adapters."""

@@ -1,0 +1,294 @@
+"""The OpenAI chat-completions :class:`~inference_core.ports.ChatModel` (``AsyncOpenAI``).
+
+Serves the ``openai_sdk`` client path (OpenAI and any OpenAI-compatible server:
+llama.cpp, vLLM, LM Studio...) and ``gpt5_sdk`` (GPT-5 family request rules, see
+:mod:`inference_core.adapters.openai.params`). This module imports the SDK; the
+package ``__init__`` does not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.completion_usage import CompletionUsage
+
+from inference_core.adapters.openai import CAPABILITIES
+from inference_core.adapters.openai.errors import map_openai_error, redact, stream_cut
+from inference_core.adapters.openai.params import chat_kwargs
+from inference_core.domain.catalog import AdapterCapabilities
+from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
+from inference_core.domain.errors import (
+    ConfigurationError,
+    ContentFiltered,
+    InvalidResponse,
+    ProviderError,
+)
+from inference_core.domain.messages import ToolCall
+from inference_core.domain.routing import ClientPath, ProviderConnection
+
+if TYPE_CHECKING:
+    import httpx2
+    from openai import AsyncStream
+
+__all__ = ["DEFAULT_BASE_URL", "HttpBackend", "OpenAIChatModel"]
+
+#: Used when the connection names no endpoint (the SDK would read ``OPENAI_BASE_URL``).
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+#: ``aiohttp``: the SDK's aiohttp transport (faster under concurrency); ``httpx``:
+#: the SDK's default httpx transport; ``auto``: aiohttp when installed, else httpx.
+HttpBackend = Literal["auto", "aiohttp", "httpx"]
+
+_FINISH = {
+    "stop": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+    "content_filter": FinishReason.CONTENT_FILTER,
+    "tool_calls": FinishReason.TOOL_CALLS,
+    "function_call": FinishReason.TOOL_CALLS,
+}
+
+
+def _finish_reason(raw: object) -> FinishReason:
+    return _FINISH.get(str(raw), FinishReason.UNKNOWN) if raw is not None else FinishReason.UNKNOWN
+
+
+def _count(value: object) -> int | None:
+    """A reported token count, or ``None`` when absent or not an integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def usage_from_openai(raw: CompletionUsage | None) -> Usage:
+    """Domain usage from an OpenAI ``usage`` object (``None`` fields where unreported)."""
+    if raw is None:
+        return Usage()
+    prompt = getattr(raw, "prompt_tokens_details", None)
+    completion = getattr(raw, "completion_tokens_details", None)
+    return Usage(
+        input_tokens=_count(getattr(raw, "prompt_tokens", None)),
+        output_tokens=_count(getattr(raw, "completion_tokens", None)),
+        cached_tokens=_count(getattr(prompt, "cached_tokens", None)),
+        cache_write_tokens=_count(getattr(prompt, "cache_write_tokens", None)),
+        reasoning_tokens=_count(getattr(completion, "reasoning_tokens", None)),
+    )
+
+
+def _tool_calls(raw: object) -> tuple[ToolCall, ...]:
+    calls = []
+    for call in cast("list[Any]", raw or []):
+        function = getattr(call, "function", None)
+        if function is not None:
+            calls.append(
+                ToolCall(
+                    id=str(call.id), name=str(function.name), arguments=function.arguments or "{}"
+                )
+            )
+    return tuple(calls)
+
+
+class OpenAIChatModel:
+    """Chat completions through ``openai.AsyncOpenAI`` for one provider connection.
+
+    One SDK client per instance, built with ``max_retries=0`` (retrying is the
+    application's job) and the connection's connect/read timeouts;
+    ``ChatRequest.timeout`` bounds a single call. When the connection has no
+    API key, no ``Authorization`` header is sent at all (keyless local servers).
+
+    Args:
+        connection: Endpoint, key, headers and timeouts.
+        client: An SDK client to use instead of building one (the caller keeps
+            ownership: :meth:`aclose` does not close it).
+        http_backend: Transport for the client this adapter builds.
+        http_client: An ``httpx2.AsyncClient`` for the SDK client this adapter
+            builds (e.g. with a shared TLS context or custom limits); the
+            adapter owns it from then on. Overrides ``http_backend``.
+        stream_usage: Ask for a usage chunk at the end of streams
+            (``stream_options.include_usage``); turn off for servers that reject it.
+        capabilities: What this adapter declares (defaults to the package's).
+    """
+
+    def __init__(
+        self,
+        connection: ProviderConnection,
+        *,
+        client: openai.AsyncOpenAI | None = None,
+        http_backend: HttpBackend = "auto",
+        http_client: httpx2.AsyncClient | None = None,
+        stream_usage: bool = True,
+        capabilities: AdapterCapabilities | None = None,
+    ) -> None:
+        self._connection = connection
+        self._provider = connection.provider
+        self._gpt5 = connection.client is ClientPath.GPT5_SDK
+        self._stream_usage = stream_usage
+        self._capabilities = capabilities or CAPABILITIES
+        self._secret = connection.api_key.get_secret_value() if connection.api_key else None
+        # Keyless endpoints: the SDK insists on some key, so give it one and strip the header
+        # (unless the connection brings its own Authorization header, or a client is injected).
+        own_auth = any(name.lower() == "authorization" for name in connection.headers)
+        keyless = client is None and not self._secret and not own_auth
+        self._extra_headers: dict[str, Any] | None = (
+            {"Authorization": openai.omit} if keyless else None
+        )
+        self._owns_client = client is None
+        self._client = client or openai.AsyncOpenAI(
+            api_key=self._secret or "keyless",
+            base_url=connection.base_url or DEFAULT_BASE_URL,
+            timeout=openai.Timeout(connection.read_timeout, connect=connection.connect_timeout),
+            max_retries=0,
+            default_headers=dict(connection.headers) or None,
+            http_client=http_client or _http_client(http_backend),
+        )
+
+    @property
+    def capabilities(self) -> AdapterCapabilities:
+        """What this adapter can send and report."""
+        return self._capabilities
+
+    def __repr__(self) -> str:
+        base_url = self._connection.base_url or DEFAULT_BASE_URL
+        return (
+            f"OpenAIChatModel(provider={self._provider!r}, "
+            f"client={self._connection.client.value!r}, base_url={base_url!r})"
+        )
+
+    def _options(self, request: ChatRequest) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if request.timeout is not None:
+            options["timeout"] = request.timeout
+        if self._extra_headers is not None:
+            options["extra_headers"] = self._extra_headers
+        return options
+
+    def _error(self, exc: openai.OpenAIError, model: str, *, in_stream: bool) -> ProviderError:
+        return map_openai_error(
+            exc, provider=self._provider, model=model, secret=self._secret, in_stream=in_stream
+        )
+
+    def _malformed(self, model: str, detail: str) -> InvalidResponse:
+        return InvalidResponse(
+            redact(f"malformed response: {detail}", self._secret),
+            provider=self._provider,
+            model=model,
+        )
+
+    async def complete(self, request: ChatRequest) -> ChatResponse:
+        """Send one chat-completions request and return the whole answer."""
+        kwargs = chat_kwargs(request, gpt5=self._gpt5, stream=False, stream_usage=False)
+        try:
+            raw: object = await self._client.chat.completions.create(
+                **kwargs, **self._options(request)
+            )
+        except openai.OpenAIError as exc:
+            raise self._error(exc, request.model, in_stream=False) from exc
+        except json.JSONDecodeError as exc:
+            raise self._malformed(request.model, f"body is not valid JSON ({exc})") from exc
+        if not isinstance(raw, ChatCompletion):
+            raise self._malformed(request.model, "body is not a chat completion")
+        try:
+            return self._response(raw, request)
+        except (AttributeError, IndexError, TypeError, ValueError) as exc:
+            raise self._malformed(request.model, f"unexpected completion shape ({exc})") from exc
+
+    def _response(self, raw: ChatCompletion, request: ChatRequest) -> ChatResponse:
+        if not raw.choices:
+            raise ValueError("no choices")
+        choice = raw.choices[0]
+        message = choice.message
+        text = message.content or ""
+        refusal = getattr(message, "refusal", None)
+        if refusal and not text:
+            raise ContentFiltered(
+                redact(f"the model refused: {refusal}", self._secret),
+                provider=self._provider,
+                model=request.model,
+            )
+        return ChatResponse(
+            text=text,
+            model=raw.model or request.model,
+            finish_reason=_finish_reason(choice.finish_reason),
+            usage=usage_from_openai(raw.usage),
+            response_id=raw.id or None,
+            tool_calls=_tool_calls(getattr(message, "tool_calls", None)),
+        )
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        """Stream the answer; the last chunk carries the finish reason and usage.
+
+        A stream whose chunks never carry a ``finish_reason`` ended before its
+        terminator (the SDK would hand back a silently shorter answer) and
+        raises :class:`InvalidResponse`.
+        """
+        kwargs = chat_kwargs(request, gpt5=self._gpt5, stream=True, stream_usage=self._stream_usage)
+        try:
+            sdk_stream = cast(
+                "AsyncStream[ChatCompletionChunk]",
+                await self._client.chat.completions.create(**kwargs, **self._options(request)),
+            )
+        except openai.OpenAIError as exc:
+            raise self._error(exc, request.model, in_stream=False) from exc
+        except json.JSONDecodeError as exc:
+            raise self._malformed(request.model, f"body is not valid JSON ({exc})") from exc
+
+        finish: FinishReason | None = None
+        usage: Usage | None = None
+        refusal: list[str] = []
+        produced_text = False
+        try:
+            async for chunk in sdk_stream:
+                if not isinstance(chunk, ChatCompletionChunk):
+                    raise self._malformed(request.model, "stream event is not a completion chunk")
+                if chunk.usage is not None:
+                    usage = usage_from_openai(chunk.usage)
+                for choice in chunk.choices or ():
+                    if choice.index != 0:
+                        continue
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        produced_text = True
+                        yield ChatChunk(text=delta.content)
+                    if delta is not None and getattr(delta, "refusal", None):
+                        refusal.append(str(delta.refusal))
+                    if choice.finish_reason is not None:
+                        finish = _finish_reason(choice.finish_reason)
+        except openai.OpenAIError as exc:
+            raise self._error(exc, request.model, in_stream=True) from exc
+        except json.JSONDecodeError as exc:
+            raise self._malformed(request.model, f"stream event is not valid JSON ({exc})") from exc
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise self._malformed(request.model, f"unexpected chunk shape ({exc})") from exc
+        finally:
+            # Runs on early exit (break/aclose) too: closes the HTTP response.
+            await sdk_stream.close()
+        if finish is None:
+            raise stream_cut(
+                "no chunk carried a finish_reason", provider=self._provider, model=request.model
+            )
+        if refusal and not produced_text:
+            raise ContentFiltered(
+                redact(f"the model refused: {''.join(refusal)}", self._secret),
+                provider=self._provider,
+                model=request.model,
+            )
+        yield ChatChunk(finish_reason=finish, usage=usage or Usage())
+
+    async def aclose(self) -> None:
+        """Close the SDK client (and its connection pool) when this adapter built it."""
+        if self._owns_client:
+            await self._client.close()
+
+
+def _http_client(backend: HttpBackend) -> httpx2.AsyncClient:
+    """The SDK's aiohttp-backed client when asked for (or ``auto`` and installed)."""
+    if backend != "httpx":
+        try:
+            return openai.DefaultAioHttpClient()
+        except RuntimeError as exc:  # the SDK's stand-in when aiohttp is missing
+            if backend == "aiohttp":
+                raise ConfigurationError(
+                    "http_backend='aiohttp' needs aiohttp: pip install 'inference-core[openai]'"
+                ) from exc
+    return openai.DefaultAsyncHttpxClient()
