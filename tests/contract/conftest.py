@@ -41,7 +41,9 @@ def _discover_rows() -> list[ChatHarness]:
 ROWS = _discover_rows()
 
 
-@pytest.fixture(params=ROWS, ids=[row.name for row in ROWS])
+@pytest.fixture(
+    params=[pytest.param(r, marks=getattr(r, "marks", ()), id=r.name) for r in ROWS],
+)
 async def row(
     request: pytest.FixtureRequest, fake_server_session: FakeServer
 ) -> AsyncIterator[ChatHarness]:
