@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     # composition root
-    "bootstrap": "inference_core.bootstrap",
-    "Inference": "inference_core.bootstrap",
+    "bootstrap": "inference_core.composition",
+    "Inference": "inference_core.composition",
     # domain values
     "Message": "inference_core.domain.messages",
     "TextPart": "inference_core.domain.messages",
@@ -178,7 +178,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from inference_core.adapters.fakes import FakeChatModel, FakeMediaGenerator, FunctionChatModel
-    from inference_core.bootstrap import Inference, bootstrap
+    from inference_core.composition import Inference, bootstrap
     from inference_core.compat.config_loader import ConfigLoader
     from inference_core.compat.image_utils import ImageUtils
     from inference_core.compat.input_utils import InputUtils, MultimodalUtils

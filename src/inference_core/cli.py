@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from inference_core.bootstrap import Inference, bootstrap
+from inference_core.composition import Inference, bootstrap
 from inference_core.domain.chat import Usage
 from inference_core.domain.errors import (
     ConfigurationError,

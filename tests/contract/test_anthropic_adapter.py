@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from inference_core.adapters.anthropic import CAPABILITIES, AnthropicChatModel, create_chat_model
 from inference_core.adapters.anthropic.params import DEFAULT_MAX_TOKENS
-from inference_core.bootstrap import default_chat_model_factory
+from inference_core.composition import default_chat_model_factory
 from inference_core.domain.chat import ChatRequest, FinishReason, GenerationParams, Usage
 from inference_core.domain.errors import (
     ConfigurationError,

@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 
 from inference_core.adapters.openai import CAPABILITIES, OpenAIChatModel, create_chat_model
-from inference_core.bootstrap import default_chat_model_factory
+from inference_core.composition import default_chat_model_factory
 from inference_core.domain.chat import (
     ChatRequest,
     FinishReason,

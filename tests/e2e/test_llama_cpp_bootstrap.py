@@ -13,7 +13,7 @@ from inference_core.adapters.llama_cpp import (
     create_chat_model,
     default_model_pool,
 )
-from inference_core.bootstrap import bootstrap
+from inference_core.composition import bootstrap
 from inference_core.domain.chat import ChatRequest, GenerationParams
 from inference_core.domain.config import RuntimeConfig
 from inference_core.domain.messages import Message

@@ -17,7 +17,7 @@ import pytest
 from structlog.testing import capture_logs
 from tests.servers import FakeServer
 
-from inference_core.bootstrap import bootstrap
+from inference_core.composition import bootstrap
 from inference_core.domain.config import RetryPolicy, RuntimeConfig, TimeoutPolicy
 
 pytestmark = pytest.mark.slow

@@ -1,7 +1,7 @@
 """The seed's ``LLMClient`` / ``GPT5ChatClient``: OpenAI-shaped dicts over the use-cases.
 
 Thin facades: every method turns its arguments into a use-case call on an
-:class:`~inference_core.bootstrap.Inference` and shapes the result like the
+:class:`~inference_core.composition.Inference` and shapes the result like the
 seed did (``response["choices"][0]["message"]["content"]``, stream chunks with
 ``choices[0]["delta"]``). Routing, retries, JSON validation, usage and cost
 are the use-cases' job.
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, SecretStr
 
 from inference_core.application.results import ChatResult
-from inference_core.bootstrap import Inference, bootstrap
+from inference_core.composition import Inference, bootstrap
 from inference_core.compat.registry import ModelConfig, ModelInfo, ModelRegistry
 from inference_core.domain.chat import ChatChunk, FinishReason, GenerationParams, ReasoningEffort
 from inference_core.domain.errors import ConfigurationError, InvalidInputError

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from inference_core.adapters.fakes import FAKE_CAPABILITIES, FakeChatModel, ScriptItem
-from inference_core.bootstrap import Inference, bootstrap
+from inference_core.composition import Inference, bootstrap
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.config import RetryPolicy, RuntimeConfig
 from inference_core.domain.routing import ProviderConnection, RoutingTable

@@ -199,7 +199,7 @@ def test_structlog_event_log_redacts_before_structlog_sees_anything() -> None:
 
 
 async def test_bootstrap_masks_key_like_environment_variables() -> None:
-    from inference_core.bootstrap import bootstrap
+    from inference_core.composition import bootstrap
 
     env = {"SOME_SERVICE_API_KEY": "zz-env-secret-value-77", "HOME": "/home/someone"}
     inference = bootstrap(config=config(), environ=env)

@@ -1,6 +1,6 @@
 """Process-level settings from the environment and ``.env`` (pydantic-settings).
 
-Read when :func:`~inference_core.bootstrap.bootstrap` runs, never at import.
+Read when :func:`~inference_core.composition.bootstrap` runs, never at import.
 Environment variables win over ``.env`` values; nothing is written back.
 """
 
