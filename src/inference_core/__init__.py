@@ -78,6 +78,7 @@ _EXPORTS: dict[str, str] = {
     # seed-compatible API
     "LLMClient": "inference_core.compat.llm_client",
     "GPT5ChatClient": "inference_core.compat.llm_client",
+    "CustomModelClient": "inference_core.compat.custom_model",
     "ModelConfig": "inference_core.compat.registry",
     "ModelRegistry": "inference_core.compat.registry",
     "ModelInfo": "inference_core.compat.registry",
@@ -105,6 +106,7 @@ __all__ = [
     "ConfigurationError",
     "ContentFiltered",
     "ContextWindowExceeded",
+    "CustomModelClient",
     "DeadlineExceeded",
     "DescriptorResult",
     "FakeChatModel",
@@ -178,8 +180,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from inference_core.adapters.fakes import FakeChatModel, FakeMediaGenerator, FunctionChatModel
-    from inference_core.composition import Inference, bootstrap
     from inference_core.compat.config_loader import ConfigLoader
+    from inference_core.compat.custom_model import CustomModelClient
     from inference_core.compat.image_utils import ImageUtils
     from inference_core.compat.input_utils import InputUtils, MultimodalUtils
     from inference_core.compat.llm_client import GPT5ChatClient, LLMClient
@@ -189,6 +191,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         ModelRegistry,
         get_model_config,
     )
+    from inference_core.composition import Inference, bootstrap
     from inference_core.domain.catalog import JSONOutput, ModelCapabilities, ModelCatalog, ModelSpec
     from inference_core.domain.chat import (
         ChatChunk,

@@ -122,6 +122,7 @@ class ConfiguredModelRouter:
         factory: ChatModelFactory = default_chat_model_factory,
         api_key: SecretStr | None = None,
         base_url: str | None = None,
+        endpoints: Mapping[str, str] | None = None,
         require_keys: bool = True,
     ) -> None:
         self.config = config
@@ -132,6 +133,7 @@ class ConfiguredModelRouter:
         self._factory = factory
         self._api_key = api_key
         self._base_url = base_url
+        self._endpoints = dict(endpoints or {})
         self._require_keys = require_keys
         self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopCache]
         self._by_loop = weakref.WeakKeyDictionary()
@@ -183,7 +185,7 @@ class ConfiguredModelRouter:
         return ProviderConnection(
             provider=route.provider,
             client=route.client,
-            base_url=self._base_url or route.base_url,
+            base_url=self._base_url or self._endpoints.get(route.provider) or route.base_url,
             api_key=self._key_for(route),
             headers=route.headers,
             connect_timeout=self.config.timeouts.connect,
@@ -367,6 +369,7 @@ def bootstrap(
     chat_model_factory: ChatModelFactory | None = None,
     api_key: str | SecretStr | None = None,
     base_url: str | None = None,
+    endpoints: Mapping[str, str] | None = None,
     usage_sink: UsageSink | None = None,
     clock: Clock | None = None,
     sleeper: Sleeper | None = None,
@@ -384,6 +387,7 @@ def bootstrap(
         chat_model_factory: Build adapters with this instead of the built-in ones.
         api_key: Use this key for every provider (the seed's ``api_key=``).
         base_url: Use this endpoint for every provider (the seed's ``base_url=``).
+        endpoints: Base URL per provider, winning over config and ``<PROVIDER>_BASE_URL``.
         usage_sink: Also send every attempt's usage event here (the ledger always gets it).
         clock: Time source for retries and deadlines (tests pass a fake).
         sleeper: Waits between retries (tests pass one that records instead of sleeping).
@@ -427,6 +431,7 @@ def bootstrap(
         factory=factory,
         api_key=key,
         base_url=base_url,
+        endpoints=endpoints,
         require_keys=chat_model is None,  # a fixed (fake) adapter needs no key
     )
     return Inference(
