@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import socket
 import sys
 import time
@@ -358,11 +359,106 @@ def _announce_local_default(inference: Inference, console: Console, model: str |
             console.note(f"using the embedded local model {route.model} (no API key needed)")
 
 
+_DEMO_OUTLINE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "title": {"type": "string", "maxLength": 80},
+        "scenes": {
+            "type": "array",
+            "minItems": 3,
+            "maxItems": 3,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "setting": {"type": "string", "maxLength": 80},
+                    "action": {"type": "string", "maxLength": 160},
+                },
+                "required": ["setting", "action"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["title", "scenes"],
+    "additionalProperties": False,
+}
+
+
+def cmd_demo(args: argparse.Namespace, console: Console) -> int:
+    """The library end to end: routing, a streamed chat, validated JSON, usage and cost."""
+    inference = _bootstrap(args)
+    model = args.model or inference.default_model
+    route = inference.route(model)
+    _announce_local_default(inference, console, args.model)
+
+    console.line("== 1. Routing (no call is made)")
+    console.pairs(
+        f"How {route.requested} is served",
+        [
+            ("provider", route.provider),
+            ("client path", route.client.value),
+            ("matched rule", route.rule),
+            ("key", inference.router.key_status(route)),
+            ("json output", (route.spec.capabilities.json_output.value if route.spec else "-")),
+        ],
+    )
+
+    console.line("\n== 2. A streamed chat")
+
+    async def stream() -> None:
+        async for chunk in inference.stream_chat(
+            system="You are a storyteller. Answer in one short sentence.",
+            user="Describe a lighthouse at night.",
+            model=model,
+            max_tokens=args.max_tokens,
+            temperature=0.7,
+        ):
+            if chunk.text:
+                console.out.write(chunk.text)
+                console.out.flush()
+        console.line()
+
+    inference.run_sync(stream())
+
+    console.line("\n== 3. Schema-validated JSON: a 3-scene story outline")
+    outline = inference.run_sync(
+        inference.chat_json(
+            system="You write story outlines as JSON.",
+            user="Outline a three-scene story about a lighthouse keeper and a storm.",
+            schema=_DEMO_OUTLINE_SCHEMA,
+            model=model,
+            max_tokens=max(args.max_tokens, 256),
+            temperature=0.7,
+        )
+    )
+    console.line(json.dumps(outline.value, indent=2, ensure_ascii=False))
+    console.note(
+        f"(strategy: {outline.strategy.value}, repairs: {len(outline.failed_attempts)}, "
+        f"valid against the schema)"
+    )
+
+    console.line("\n== 4. Usage and cost of this run")
+    snapshot = inference.ledger.snapshot()
+    rows = [
+        (
+            name,
+            totals.attempts,
+            _show(totals.usage.input_tokens),
+            _show(totals.usage.output_tokens),
+            "unknown" if totals.cost_usd is None else f"${totals.cost_usd:.6f}",
+        )
+        for name, totals in [*snapshot.by_model.items(), ("TOTAL", snapshot.total)]
+    ]
+    console.table("Usage", ["model", "attempts", "in tokens", "out tokens", "cost"], rows)
+    return EXIT_OK
+
+
 # --- plumbing ---------------------------------------------------------------------------
 
 
 def _bootstrap(args: argparse.Namespace) -> Inference:
-    return bootstrap(config_path=args.config)
+    inference = bootstrap(config_path=args.config)
+    args.inference = inference  # main() closes it, whatever the command did
+    return inference
 
 
 def _hint(exc: BaseException) -> str:
@@ -416,6 +512,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--temperature", type=float, help="sampling temperature (0-2)")
     chat.set_defaults(handler=cmd_chat)
 
+    demo = sub.add_parser("demo", help="show the library end to end (works offline, no key)")
+    demo.add_argument("--model", "-m", help="model to demo (default: the configured default)")
+    demo.add_argument("--max-tokens", type=int, default=48, help="cap for the streamed answer")
+    demo.set_defaults(handler=cmd_demo)
+
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser
@@ -423,6 +524,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: Commands contributed by other modules of this file (chat, demo) register here.
 _EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def _quiet_library_logs(debug: bool) -> None:
+    # The CLI is an application, so it may set logging: errors are printed once by
+    # main(); per-attempt events show only with --debug.
+    logger = logging.getLogger("inference_core")
+    if debug:
+        logger.setLevel(logging.INFO)
+        if not logger.handlers:
+            logger.addHandler(logging.StreamHandler(sys.stderr))
+    else:
+        logger.setLevel(logging.ERROR)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -433,6 +546,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE if argv else EXIT_OK
     console = Console(args.output)
+    _quiet_library_logs(args.debug)
     try:
         result: int = args.handler(args, console)
         return result
@@ -445,3 +559,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.note("interrupted")
         return 130
+    finally:
+        opened: Inference | None = getattr(args, "inference", None)
+        if opened is not None:
+            opened.close()

@@ -1,0 +1,198 @@
+"""The ``inference-core`` command, end to end against the local OpenAI-protocol server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.servers.server import FakeServer
+
+from inference_core.cli import main
+
+KEY = "sk-cli-test-7c1d"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeServer]:
+    with FakeServer() as running:
+        yield running
+
+
+@pytest.fixture
+def config(server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    server.reset()
+    path = tmp_path / "inference_runtime.yaml"
+    path.write_text(
+        f"""
+default_model: gpt-4o-mini
+routing:
+  provider_base_url:
+    openai: "{server.base_url}/v1"
+    ollama: "http://127.0.0.1:9"
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    for name in ("INFERENCE_DEFAULT_MODEL", "INFERENCE_RUNTIME_CONFIG", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert KEY not in out and KEY not in err
+    return code, out, err
+
+
+def test_chat_no_stream_prints_text_and_usage(config: Path, server: FakeServer, capsys) -> None:
+    code, out, err = run(capsys, "--config", str(config), "chat", "--no-stream", "Hello there")
+    assert code == 0
+    assert out.strip() == "Echo: Hello there"
+    assert "[gpt-4o-mini]" in err and "cost $" in err
+    assert server.requests_for("/v1/chat/completions")[-1].body["model"] == "gpt-4o-mini"
+
+
+def test_chat_stream_and_system_prompt(config: Path, server: FakeServer, capsys) -> None:
+    code, out, _ = run(capsys, "--config", str(config), "chat", "--stream", "-s", "Be brief.", "Hi")
+    assert code == 0 and out.strip() == "Echo: Hi"
+    body = server.requests_for("/v1/chat/completions")[-1].body
+    assert body["stream"] is True and body["messages"][0]["role"] == "system"
+
+
+def test_chat_reads_stdin(config: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("from stdin\n"))
+    code, out, _ = run(capsys, "--config", str(config), "chat", "--no-stream", "-")
+    assert code == 0 and out.strip() == "Echo: from stdin"
+
+
+def test_chat_json_output_mode(config: Path, server: FakeServer, capsys) -> None:
+    server.reply('{"colour": "teal"}')
+    code, out, _ = run(capsys, "--config", str(config), "--output", "json", "chat", "--json", "x")
+    assert code == 0 and json.loads(out) == {"colour": "teal"}
+
+
+def test_chat_with_schema_file(config: Path, server: FakeServer, tmp_path: Path, capsys) -> None:
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({
+        "type": "object",
+        "properties": {"n": {"type": "integer"}},
+        "required": ["n"],
+    }))  # fmt: skip
+    server.reply('{"n": 3}')
+    code, out, _ = run(capsys, "--config", str(config), "chat", "--schema", str(schema), "count")
+    assert code == 0 and json.loads(out) == {"n": 3}
+    sent = server.requests_for("/v1/chat/completions")[-1].body["response_format"]
+    assert sent["type"] == "json_schema"
+
+
+def test_chat_with_image(config: Path, server: FakeServer, tmp_path: Path, capsys) -> None:
+    png = tmp_path / "dot.png"
+    png.write_bytes(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+        )
+    )
+    code, _, _ = run(
+        capsys, "--config", str(config), "chat", "--no-stream", "--image", str(png), "?"
+    )
+    assert code == 0
+    parts = server.requests_for("/v1/chat/completions")[-1].body["messages"][0]["content"]
+    assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+def test_invalid_schema_file_is_one_clear_line(config: Path, tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, out, err = run(capsys, "--config", str(config), "chat", "--schema", str(bad), "x")
+    assert code == 1 and out == ""
+    assert err.splitlines()[0].startswith(f"error: --schema {bad}:1:2: not valid JSON")
+    assert "Traceback" not in err
+
+
+def test_unknown_model_error(config: Path, capsys) -> None:
+    code, _, err = run(capsys, "--config", str(config), "chat", "-m", "no-such-model", "x")
+    assert code == 1
+    assert "cannot route model 'no-such-model'" in err and "hint:" in err
+
+
+def test_missing_key_error_names_the_variable(config: Path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    code, _, err = run(
+        capsys, "--config", str(config), "chat", "--no-stream", "-m", "claude-3-haiku-20240307", "x"
+    )
+    assert code == 1
+    assert "set ANTHROPIC_API_KEY" in err
+
+
+def test_unreachable_endpoint_error(config: Path, capsys) -> None:
+    code, _, err = run(
+        capsys, "--config", str(config), "chat", "--no-stream", "-m", "ollama/llama3", "x"
+    )
+    assert code == 1
+    assert err.splitlines()[0].startswith("error: [ollama/llama3] cannot connect to Ollama")
+    assert len(err.splitlines()) == 2 and "Traceback" not in err
+
+
+def test_debug_shows_traceback(config: Path, capsys) -> None:
+    code, _, err = run(capsys, "--config", str(config), "--debug", "route", "no-such-model")
+    assert code == 1 and "Traceback" in err
+
+
+def test_route_reports_key_status_never_value(config: Path, capsys) -> None:
+    code, out, _ = run(capsys, "--config", str(config), "--output", "json", "route", "gpt-4o-mini")
+    data = json.loads(out)
+    assert code == 0
+    assert (data["provider"], data["client path"], data["key"]) == (
+        "openai",
+        "openai_sdk",
+        "configured",
+    )
+    assert data["key env"] == "OPENAI_API_KEY"
+
+
+def test_models_table_and_filter(config: Path, capsys) -> None:
+    code, out, _ = run(
+        capsys, "--config", str(config), "--output", "json", "models", "--provider", "openai"
+    )
+    rows = json.loads(out)
+    assert code == 0 and {r["provider"] for r in rows} == {"openai"}
+    gpt4o = next(r for r in rows if r["model"] == "gpt-4o")
+    assert (gpt4o["in $"], gpt4o["key"]) == ("2.5", "configured")
+    code, _, err = run(capsys, "--config", str(config), "models", "--provider", "nobody")
+    assert code == 1 and "no models for provider 'nobody'" in err
+
+
+def test_doctor_reports_unreachable_endpoint(config: Path, capsys) -> None:
+    code, out, _ = run(capsys, "--config", str(config), "--output", "json", "doctor")
+    checks = {c["check"]: c for c in json.loads(out)}
+    assert code == 0
+    assert checks["config file"]["detail"] == str(config)
+    assert checks["endpoint openai"]["status"] == "ok"
+    assert checks["endpoint ollama"]["status"] == "warn"
+    assert "unreachable" in checks["endpoint ollama"]["detail"]
+
+
+def test_doctor_fails_on_a_broken_config(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "inference_runtime.yaml"
+    bad.write_text("retry:\n  max_attempt: 3\n")
+    code, out, _ = run(capsys, "--config", str(bad), "--output", "json", "doctor")
+    assert code == 1 and "did you mean 'max_attempts'" in out
+
+
+def test_python_dash_m_entry_point(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "inference_core", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "chat" in done.stdout and "demo" in done.stdout
