@@ -406,8 +406,7 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
     async def stream() -> None:
         async for chunk in inference.stream_chat(
-            system="You are a storyteller. Answer in one short sentence.",
-            user="Describe a lighthouse at night.",
+            user="Write a short poem about a lighthouse at night.",
             model=model,
             max_tokens=args.max_tokens,
             temperature=0.7,

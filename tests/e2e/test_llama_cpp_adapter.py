@@ -28,6 +28,7 @@ from inference_core.adapters.llama_cpp import (
     LlamaModelPool,
     load_llama_engine,
 )
+from inference_core.adapters.llama_cpp.chat import BUNDLED_CHAT_FORMAT, BUNDLED_STOP, llama_messages
 from inference_core.domain.catalog import JSONOutput
 from inference_core.domain.chat import (
     ChatChunk,
@@ -148,11 +149,9 @@ async def test_completion_and_stream_agree_and_report_usage(
 
     # Loaded once for both calls; the options reached llama.cpp as asked.
     assert len(recorded.loads) == 1
-    assert recorded.loads[0].chat_format == "gemma"
-    assert [(c.stream, c.options) for c in recorded.calls] == [
-        (False, {"max_tokens": 6, "temperature": 0.0, "seed": 11}),
-        (True, {"max_tokens": 6, "temperature": 0.0, "seed": 11}),
-    ]
+    assert recorded.loads[0].chat_format == BUNDLED_CHAT_FORMAT
+    sent = {"max_tokens": 6, "temperature": 0.0, "seed": 11, "stop": list(BUNDLED_STOP)}
+    assert [(c.stream, c.options) for c in recorded.calls] == [(False, sent), (True, sent)]
 
 
 class Character(BaseModel):
@@ -212,11 +211,23 @@ async def test_system_prompt_is_folded_into_the_first_user_turn(
             params=tokens(1),
         )
     )
-    # Gemma has no system role (llama-cpp-python's "gemma" format would drop it).
+    # The bundled model's alpaca layout keeps system text; developer becomes system.
     assert recorded.calls[-1].messages == [
-        {"role": "user", "content": "Answer briefly.\n\nNo emojis.\n\nHi"},
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "Hi"},
         {"role": "assistant", "content": "Hello!"},
+        {"role": "system", "content": "No emojis."},
         {"role": "user", "content": "How\nare you?"},
+    ]
+    # Gemma's own turn format has no system role (llama-cpp-python's "gemma" format
+    # would drop it), so for it system text is folded into the first user turn.
+    folded = llama_messages(
+        [Message.system("Answer briefly."), Message.user("Hi"), Message.assistant("Hello!")],
+        fold_system=True,
+    )
+    assert folded == [
+        {"role": "user", "content": "Answer briefly.\n\nHi"},
+        {"role": "assistant", "content": "Hello!"},
     ]
 
 
@@ -229,7 +240,7 @@ async def test_stop_sequences_are_honoured(model: LlamaCppChatModel, recorded: R
     )
     assert first_word not in stopped.text
     assert stopped.finish_reason is FinishReason.STOP
-    assert recorded.calls[-1].options["stop"] == [first_word]
+    assert recorded.calls[-1].options["stop"] == [first_word, *BUNDLED_STOP]
 
 
 async def test_images_are_refused_before_any_generation(
