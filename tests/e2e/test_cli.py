@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.servers.server import FakeServer
 
 from inference_core.cli import main
+from tests.servers.server import FakeServer
 
 KEY = "sk-cli-test-7c1d"
 

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 from structlog.testing import capture_logs
-from tests.servers import FakeServer
 
 from inference_core.composition import bootstrap
 from inference_core.domain.config import RetryPolicy, RuntimeConfig, TimeoutPolicy
+from tests.servers import FakeServer
 
 pytestmark = pytest.mark.slow
 

@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, SecretStr
 
 from inference_core.application.results import ChatResult
-from inference_core.composition import Inference, bootstrap
 from inference_core.compat.registry import ModelConfig, ModelInfo, ModelRegistry
+from inference_core.composition import Inference, bootstrap
 from inference_core.domain.chat import ChatChunk, FinishReason, GenerationParams, ReasoningEffort
 from inference_core.domain.errors import ConfigurationError, InvalidInputError
 from inference_core.domain.wire import coerce_messages

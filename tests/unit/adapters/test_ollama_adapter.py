@@ -12,9 +12,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import SecretStr
-from tests.contract.harness import closed_port
-from tests.servers import FakeServer, Fault
-from tests.servers.fixtures import fake_server, fake_server_session
 
 from inference_core.adapters.ollama import (
     CAPABILITIES,
@@ -41,6 +38,9 @@ from inference_core.domain.errors import (
 )
 from inference_core.domain.messages import ImagePart, Message, TextPart
 from inference_core.domain.routing import ClientPath, ProviderConnection
+from tests.contract.harness import closed_port
+from tests.servers import FakeServer, Fault
+from tests.servers.fixtures import fake_server, fake_server_session
 
 __all__ = ["fake_server", "fake_server_session"]  # pytest fixtures used below
 

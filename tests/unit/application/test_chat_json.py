@@ -7,13 +7,13 @@ import json
 import pytest
 from pydantic import BaseModel
 from structlog.testing import capture_logs
-from tests.unit.application.support import PRICED, Wired, config, fake, spec
 
 from inference_core.adapters.fakes import FAKE_CAPABILITIES
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.chat import ChatResponse, FinishReason, Usage
 from inference_core.domain.errors import OutputValidationError
 from inference_core.domain.messages import Message
+from tests.unit.application.support import PRICED, Wired, config, fake, spec
 
 MODEL = "json-model"
 

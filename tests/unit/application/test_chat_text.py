@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from structlog.testing import capture_logs
-from tests.unit.application.support import PRICED, Wired, config, fake, spec
 
 from inference_core.domain.chat import GenerationParams
 from inference_core.domain.errors import ConfigurationError, InvalidInputError, InvalidMessageError
 from inference_core.domain.messages import ImagePart, Message, TextPart
+from tests.unit.application.support import PRICED, Wired, config, fake, spec
 
 REASONER = "reasoner"  # no sampling params, accepts reasoning_effort
 PLAIN = "plain"  # no reasoning, no declared max output

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.application.support import BACKUP, PRICED, UNPRICED, Wired, config, fake
 
 from inference_core.domain.config import RetryPolicy
 from inference_core.domain.errors import (
@@ -15,6 +14,7 @@ from inference_core.domain.errors import (
     ProviderUnavailable,
     RateLimitError,
 )
+from tests.unit.application.support import BACKUP, PRICED, UNPRICED, Wired, config, fake
 
 CHAIN = {PRICED: [BACKUP, UNPRICED]}
 TWO_ATTEMPTS = RetryPolicy(max_attempts=2, initial_delay=0.1)

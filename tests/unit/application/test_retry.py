@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.unit.application.support import PRICED, FakeClock, RecordingSleeper, Wired, fake
 
 from inference_core.adapters.fakes import FunctionChatModel
 from inference_core.application import ModelCaller
@@ -17,6 +16,7 @@ from inference_core.domain.errors import (
     RateLimitError,
 )
 from inference_core.domain.messages import Message
+from tests.unit.application.support import PRICED, FakeClock, RecordingSleeper, Wired, fake
 
 
 def _unavailable() -> ProviderUnavailable:

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from structlog.testing import capture_logs
-from tests.unit.application.support import BACKUP, PRICED, Wired, config, fake
 
 from inference_core.adapters.fakes import FAKE_CAPABILITIES
 from inference_core.domain.catalog import AdapterCapabilities
@@ -18,6 +17,7 @@ from inference_core.domain.errors import (
     RateLimitError,
     StreamInterrupted,
 )
+from tests.unit.application.support import BACKUP, PRICED, Wired, config, fake
 
 FINAL = ChatChunk(finish_reason=FinishReason.STOP, usage=Usage(input_tokens=100, output_tokens=3))
 

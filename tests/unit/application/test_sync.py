@@ -7,9 +7,9 @@ import contextvars
 import threading
 
 import pytest
-from tests.unit.application.support import Wired, fake
 
 from inference_core.application import SyncRunner
+from tests.unit.application.support import Wired, fake
 
 _request_tag: contextvars.ContextVar[str] = contextvars.ContextVar("request_tag", default="-")
 

@@ -6,6 +6,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from structlog.testing import capture_logs
+
+from inference_core.adapters.telemetry import MASK, SecretRedactor, StructlogEventLog
+from inference_core.application import ChatText, ModelCaller, UsageLedger
+from inference_core.domain.chat import ChatResponse, FinishReason, Usage
+from inference_core.domain.config import RetryPolicy
+from inference_core.domain.errors import AuthenticationError, ProviderUnavailable, RateLimitError
+from inference_core.domain.usage import UsageEvent
 from tests.unit.application.support import (
     BACKUP,
     PRICED,
@@ -15,13 +22,6 @@ from tests.unit.application.support import (
     config,
     fake,
 )
-
-from inference_core.adapters.telemetry import MASK, SecretRedactor, StructlogEventLog
-from inference_core.application import ChatText, ModelCaller, UsageLedger
-from inference_core.domain.chat import ChatResponse, FinishReason, Usage
-from inference_core.domain.config import RetryPolicy
-from inference_core.domain.errors import AuthenticationError, ProviderUnavailable, RateLimitError
-from inference_core.domain.usage import UsageEvent
 
 
 def _answer(inp: int, out: int, cached: int | None = None) -> ChatResponse:
