@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== ruff"; ruff check src tests bench scripts; ruff format --check src tests bench scripts
-echo "== mypy --strict"; mypy
+echo "== mypy --strict"; mypy; mypy --strict bench
 echo "== import-linter"; lint-imports
 echo "== import hygiene"; python -m bench.import_check
 echo "== pytest"; python -m pytest

@@ -10,18 +10,15 @@ same validation as the runtime config's ``models:`` section.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inference_core.adapters.ollama import (
-    DEFAULT_BASE_URL,
-    OllamaClient,
-    PullProgress,
-    create_client,
-)
 from inference_core.compat.llm_client import LLMClient
 from inference_core.compat.registry import ModelConfig, ModelInfo, custom_model_spec
 from inference_core.composition import Inference, bootstrap
 from inference_core.domain.chat import ReasoningEffort
+
+if TYPE_CHECKING:  # the Ollama adapter (and httpx) load on first use only
+    from inference_core.adapters.ollama import OllamaClient, PullProgress
 
 __all__ = ["CustomModelClient"]
 
@@ -167,6 +164,8 @@ class CustomModelClient(LLMClient):
         return ModelInfo.from_spec(spec)
 
     def _ollama_client(self) -> OllamaClient:
+        from inference_core.adapters.ollama import DEFAULT_BASE_URL, create_client
+
         router = self._inference.router
         connection = router.connection(router.route(_ollama_id("llama3")))
         if connection.base_url is None:

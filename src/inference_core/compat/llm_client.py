@@ -364,6 +364,10 @@ class LLMClient:
         for inference in (self._inference, *self._overridden.values()):
             inference.close()
 
+    async def aclose(self) -> None:
+        """:meth:`close` for async code (it blocks, so it runs in a worker thread)."""
+        await asyncio.to_thread(self.close)
+
     def __enter__(self) -> LLMClient:
         return self
 

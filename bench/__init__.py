@@ -1,0 +1,1 @@
+"""Benchmark harness for inference-core (``python -m bench``); see docs/benchmarks.md."""

@@ -1,0 +1,1 @@
+"""Tests of the benchmark harness (server, measurement, report, our rows)."""
