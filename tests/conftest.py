@@ -64,3 +64,24 @@ def _loopback_only(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         mp.undo()
+
+
+@pytest.fixture(autouse=True)
+def _isolate_global_logging_config() -> Iterator[None]:
+    """Undo what a test (the CLI's main(), structlog.testing.capture_logs) did to global logging.
+
+    ``capture_logs`` marks structlog as configured for the rest of the process and the
+    CLI sets the ``inference_core`` logger's level; without this, later tests would see
+    events printed to stdout or swallowed, depending on test order.
+    """
+    import logging
+    import sys
+
+    logger = logging.getLogger("inference_core")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+    structlog = sys.modules.get("structlog")
+    if structlog is not None:
+        structlog.reset_defaults()
