@@ -25,6 +25,7 @@ server's ``x-should-retry: true|false`` overrides the class's retryable flag.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
@@ -42,7 +43,10 @@ from inference_core.domain.errors import (
     RateLimitError,
 )
 
-__all__ = ["error_for_status", "parse_retry_after", "should_retry_override"]
+__all__ = ["error_for_status", "parse_retry_after", "scrub_exception", "should_retry_override"]
+
+_MASK = "[redacted]"
+_SCRUBBED_ATTRIBUTES = ("message", "body", "text", "detail")
 
 _CONTEXT_MARKERS = (
     "context_length_exceeded",
@@ -173,3 +177,39 @@ def error_for_status(
         retryable=should_retry_override(headers),
         retry_after=parse_retry_after(headers),
     )
+
+
+def _scrub(value: object, secret: str) -> object:
+    if isinstance(value, str):
+        return value.replace(secret, _MASK) if secret in value else value
+    if isinstance(value, dict):
+        return {k: _scrub(v, secret) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(v, secret) for v in value)
+    return value
+
+
+def scrub_exception(exc: BaseException, secret: str | None) -> None:
+    """Mask ``secret`` wherever a vendor exception (and what it chains) quotes it, in place.
+
+    Adapters chain vendor exceptions (``raise mapped from exc``) so tracebacks keep
+    their evidence; servers sometimes echo the key back in an error message, and a
+    rendered traceback (``logger.exception``, ``--debug``) would then print it.
+    """
+    if not secret:
+        return
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.args = tuple(_scrub(arg, secret) for arg in current.args)
+        for name in _SCRUBBED_ATTRIBUTES:
+            value = getattr(current, name, None)
+            if value is None:
+                continue
+            scrubbed = _scrub(value, secret)
+            if scrubbed is not value:
+                # A read-only property refuses: its text comes from args, scrubbed above.
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(current, name, scrubbed)
+        current = current.__cause__ or current.__context__

@@ -23,7 +23,7 @@ from typing import Any
 import anthropic
 import httpx2
 
-from inference_core.adapters.http_errors import error_for_status
+from inference_core.adapters.http_errors import error_for_status, scrub_exception
 from inference_core.domain.errors import (
     InvalidResponse,
     ProviderError,
@@ -115,6 +115,7 @@ def map_anthropic_error(
         in_stream: The failure happened while reading a stream body, so a
             broken connection means a cut stream.
     """
+    scrub_exception(exc, secret)
     if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
         if caused_by_timeout(exc):
             return ProviderTimeout(

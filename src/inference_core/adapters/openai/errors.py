@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from inference_core.adapters.http_errors import error_for_status
+from inference_core.adapters.http_errors import error_for_status, scrub_exception
 from inference_core.domain.errors import (
     InvalidResponse,
     ProviderError,
@@ -128,6 +128,7 @@ def map_openai_error(
         in_stream: The failure happened while reading a stream body (after the
             response headers), so a broken connection means a cut stream.
     """
+    scrub_exception(exc, secret)
     import openai
 
     if isinstance(exc, openai.APIConnectionError):
