@@ -35,6 +35,7 @@ from inference_core.domain.errors import (
     ContentFiltered,
     ContextWindowExceeded,
     InvalidRequestError,
+    InvalidResponse,
     ModelNotFoundError,
     ProviderError,
     ProviderTimeout,
@@ -43,7 +44,15 @@ from inference_core.domain.errors import (
     RateLimitError,
 )
 
-__all__ = ["error_for_status", "parse_retry_after", "scrub_exception", "should_retry_override"]
+__all__ = [
+    "caused_by_timeout",
+    "error_for_status",
+    "parse_retry_after",
+    "redact",
+    "scrub_exception",
+    "should_retry_override",
+    "stream_cut",
+]
 
 _MASK = "[redacted]"
 _SCRUBBED_ATTRIBUTES = ("message", "body", "text", "detail")
@@ -184,8 +193,11 @@ def _scrub(value: object, secret: str) -> object:
         return value.replace(secret, _MASK) if secret in value else value
     if isinstance(value, dict):
         return {k: _scrub(v, secret) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_scrub(v, secret) for v in value)
+    # Exact types only: a NamedTuple (aiohttp's ConnectionKey) cannot be rebuilt from one iterable.
+    if type(value) is list:
+        return [_scrub(v, secret) for v in value]
+    if type(value) is tuple:
+        return tuple(_scrub(v, secret) for v in value)
     return value
 
 
@@ -213,3 +225,34 @@ def scrub_exception(exc: BaseException, secret: str | None) -> None:
                 with contextlib.suppress(AttributeError, TypeError):
                     setattr(current, name, scrubbed)
         current = current.__cause__ or current.__context__
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Replace every occurrence of ``secret`` in ``text`` (servers sometimes echo keys)."""
+    if secret and secret in text:
+        return text.replace(secret, _MASK)
+    return text
+
+
+def caused_by_timeout(exc: BaseException) -> bool:
+    """True when a real :class:`TimeoutError` is in ``exc``'s cause/context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimeoutError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def stream_cut(
+    detail: str, *, provider: str, model: str | None, retryable: bool = True
+) -> InvalidResponse:
+    """The error for a stream that ended before its protocol's terminator."""
+    return InvalidResponse(
+        f"stream ended before its terminator: {detail}",
+        provider=provider,
+        model=model,
+        retryable=retryable,
+    )

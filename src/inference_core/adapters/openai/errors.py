@@ -24,7 +24,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from inference_core.adapters.http_errors import error_for_status, scrub_exception
+from inference_core.adapters.http_errors import (
+    caused_by_timeout,
+    error_for_status,
+    redact,
+    scrub_exception,
+    stream_cut,
+)
 from inference_core.domain.errors import (
     InvalidResponse,
     ProviderError,
@@ -37,7 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["caused_by_timeout", "map_openai_error", "redact", "stream_cut"]
 
-_REDACTED = "[redacted]"
 
 # Error ``type``/``code`` words of a mid-stream error payload -> the HTTP status they stand for.
 _PAYLOAD_STATUS = (
@@ -52,37 +57,6 @@ _PAYLOAD_STATUS = (
     ("invalid_request", 400),
     ("timeout", 408),
 )
-
-
-def redact(text: str, secret: str | None) -> str:
-    """Replace every occurrence of ``secret`` in ``text`` (servers sometimes echo keys)."""
-    if secret and secret in text:
-        return text.replace(secret, _REDACTED)
-    return text
-
-
-def caused_by_timeout(exc: BaseException) -> bool:
-    """True when a real :class:`TimeoutError` is in ``exc``'s cause/context chain."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, TimeoutError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def stream_cut(
-    detail: str, *, provider: str, model: str | None, retryable: bool = True
-) -> InvalidResponse:
-    """The error for a stream that ended before its terminator."""
-    return InvalidResponse(
-        f"stream ended before its terminator: {detail}",
-        provider=provider,
-        model=model,
-        retryable=retryable,
-    )
 
 
 def _payload_fields(body: object) -> tuple[str, str | None]:
