@@ -49,6 +49,11 @@ async def row(
 ) -> AsyncIterator[ChatHarness]:
     """One contract row, attached to the freshly reset session server."""
     harness: ChatHarness = request.param
+    limitation = getattr(harness, "limitation", None)
+    reason = limitation(request.node.name) if limitation is not None else None
+    if reason is not None:
+        # A documented gap of this row: run it anyway, and notice when it starts passing.
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     fake_server_session.reset()
     fake_server_session.ollama_models.add(CONTRACT_MODEL)  # Ollama answers 404 for unknown ids
     harness.attach(fake_server_session)

@@ -9,7 +9,12 @@ from pydantic import SecretStr
 from inference_core.adapters.ollama import create_chat_model
 from inference_core.domain.routing import ClientPath, ProviderConnection
 from inference_core.ports.chat import ChatModel
-from tests.contract.harness import ChatHarness, OllamaView, ServerChatHarness
+from tests.contract.harness import (
+    ChatHarness,
+    OllamaView,
+    ServerChatHarness,
+    shared_tls_context,
+)
 from tests.servers import FakeServer
 
 
@@ -19,13 +24,6 @@ class OllamaRow(ServerChatHarness):
     protocol = "ollama"
     view = OllamaView()
     chat_paths = ("/api/chat",)
-
-    #: Ollama answers 404 for models it has not pulled; the suite's model must be "installed".
-    suite_models = ("contract-model",)
-
-    def attach(self, server: FakeServer) -> None:
-        super().attach(server)
-        server.ollama_models.update(self.suite_models)
 
     def endpoint(self, server: FakeServer) -> str:
         return server.base_url
@@ -39,6 +37,7 @@ class OllamaRow(ServerChatHarness):
             connect_timeout=5.0,
             read_timeout=30.0,
         )
+        options.setdefault("verify", shared_tls_context())
         return create_chat_model(connection, **options)
 
 

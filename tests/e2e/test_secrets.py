@@ -19,9 +19,8 @@ absent from:
 Each scenario also checks that the key was really sent, so a pass is not vacuous.
 
 A key the server quotes back is masked in the domain error AND in the chained
-vendor exception (``adapters.http_errors.scrub_exception``). One known leak is
-kept as a strict xfail (a fix turns it into XPASS): a keyless LiteLLM
-``openai/`` gateway receives the process's ``OPENAI_API_KEY``.
+vendor exception (``adapters.http_errors.scrub_exception``), and a keyless
+LiteLLM ``openai/`` gateway never receives the process's ``OPENAI_API_KEY``.
 """
 
 from __future__ import annotations
@@ -393,13 +392,6 @@ async def test_a_key_quoted_back_by_the_server_stays_out_of_chained_errors(
     "ignore:Item '.*' on TypedDict class '.*' is using the `ReadOnly`:UserWarning"
 )
 @pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince211:litellm")
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="for a provider declared keyless (provider_key_env: null) the litellm adapter "
-    "passes no api_key, so LiteLLM's openai/ route reads OPENAI_API_KEY from os.environ "
-    "itself, past the library's environment snapshot, and sends it to the custom endpoint",
-)
 async def test_a_keyless_litellm_gateway_never_receives_the_process_openai_key(
     fake: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

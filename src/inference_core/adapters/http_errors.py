@@ -76,6 +76,8 @@ _QUOTA_MARKERS = (
 _FILTER_MARKERS = (
     "content_filter",
     "content filtering",
+    "content blocked",
+    "safety filter",
     "content_policy",
     "content policy",
     "safety system",

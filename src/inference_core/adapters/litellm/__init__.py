@@ -19,6 +19,7 @@ from typing import Any
 from inference_core.adapters.litellm._loader import load_litellm
 from inference_core.adapters.litellm.chat import (
     CAPABILITIES,
+    KEYLESS_PLACEHOLDER,
     LiteLLMChatModel,
     Loader,
     completion_kwargs,
@@ -29,6 +30,7 @@ from inference_core.domain.routing import ClientPath, ProviderConnection
 __all__ = [
     "CAPABILITIES",
     "CLIENT_PATHS",
+    "KEYLESS_PLACEHOLDER",
     "LiteLLMChatModel",
     "Loader",
     "completion_kwargs",

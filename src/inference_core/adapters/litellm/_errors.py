@@ -29,6 +29,7 @@ from typing import Any
 
 from inference_core.adapters.http_errors import error_for_status, should_retry_override
 from inference_core.domain.errors import (
+    ConfigurationError,
     ContentFiltered,
     ContextWindowExceeded,
     InvalidResponse,
@@ -132,11 +133,13 @@ def map_litellm_error(
     provider: str,
     model: str,
     secret: str | None,
-) -> ProviderError | None:
+) -> ProviderError | ConfigurationError | None:
     """Return the domain error for a LiteLLM (or OpenAI SDK) exception, else ``None``.
 
     Anything else (a ``TypeError`` from a LiteLLM bug...) is not a provider
-    failure and is left to propagate.
+    failure and is left to propagate. A provider whose LiteLLM code needs a
+    package that is not installed (Vertex AI needs ``google-auth``...) is a
+    :class:`ConfigurationError`, not a retryable outage.
 
     Args:
         exc: What ``litellm.acompletion`` or its stream raised.
@@ -164,6 +167,13 @@ def map_litellm_error(
     def invalid(*, retryable: bool) -> ProviderError:
         return InvalidResponse(message, provider=provider, model=model, retryable=retryable)
 
+    missing = next((link for link in links if isinstance(link, ImportError)), None)
+    if missing is not None:
+        name = getattr(missing, "name", None) or str(missing)
+        return ConfigurationError(
+            f"LiteLLM's {provider!r} provider needs a package that is not installed "
+            f"({name}); install it next to 'inference-core[litellm]'"
+        )
     if any(isinstance(link, json.JSONDecodeError) for link in links):
         return invalid(retryable=False)
     if _mentions(links, _NOT_JSON_WORDS):

@@ -9,7 +9,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from inference_core.adapters.litellm._clients import close_clients_of_running_loop
+from inference_core.adapters.http_errors import scrub_exception
+from inference_core.adapters.litellm._clients import close_sessions_of_running_loop
 from inference_core.adapters.litellm._errors import map_litellm_error
 from inference_core.adapters.litellm._loader import load_litellm
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
@@ -17,7 +18,7 @@ from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, Fin
 from inference_core.domain.errors import ConfigurationError, InvalidResponse, ProviderError
 from inference_core.domain.wire import to_openai
 
-__all__ = ["CAPABILITIES", "LiteLLMChatModel", "completion_kwargs"]
+__all__ = ["CAPABILITIES", "KEYLESS_PLACEHOLDER", "LiteLLMChatModel", "completion_kwargs"]
 
 #: What the LiteLLM adapter can send and report (docs/providers.md is generated from it).
 #: LiteLLM translates each field per provider; one a provider lacks fails loudly
@@ -48,6 +49,9 @@ _FINISH = {
     "tool_calls": FinishReason.TOOL_CALLS,
     "function_call": FinishReason.TOOL_CALLS,
 }
+
+#: Sent as the key to a keyless custom endpoint, so LiteLLM never falls back to env keys.
+KEYLESS_PLACEHOLDER = "no-key"
 
 #: Returns the ``litellm`` module (blocking; may import it).
 Loader = Callable[[], ModuleType]
@@ -129,6 +133,10 @@ def completion_kwargs(
     }
     if api_key is not None:
         kwargs["api_key"] = api_key.get_secret_value()
+    elif base_url:
+        # A keyless custom endpoint: with no key LiteLLM would read the provider's key from
+        # os.environ itself (OPENAI_API_KEY...) and send it to this third-party URL.
+        kwargs["api_key"] = KEYLESS_PLACEHOLDER
     if base_url:
         kwargs["api_base"] = base_url
     if headers:
@@ -222,9 +230,17 @@ class LiteLLMChatModel:
             litellm_provider=self._litellm_provider,
         )
 
-    def _map(self, exc: Exception, litellm: ModuleType, model: str) -> ProviderError | None:
+    def _map(
+        self, exc: Exception, litellm: ModuleType, model: str
+    ) -> ProviderError | ConfigurationError | None:
         secret = self._api_key.get_secret_value() if self._api_key is not None else None
-        return map_litellm_error(exc, litellm, provider=self._provider, model=model, secret=secret)
+        mapped = map_litellm_error(
+            exc, litellm, provider=self._provider, model=model, secret=secret
+        )
+        if mapped is not None:
+            # The chained LiteLLM exception may quote a key the server echoed back.
+            scrub_exception(exc, secret)
+        return mapped
 
     async def complete(self, request: ChatRequest) -> ChatResponse:
         """One ``litellm.acompletion`` call, returned whole."""
@@ -320,4 +336,4 @@ class LiteLLMChatModel:
         on that loop (see :mod:`inference_core.adapters.litellm._clients`).
         """
         if self._litellm is not None:
-            await close_clients_of_running_loop(self._litellm)
+            await close_sessions_of_running_loop(self._litellm)

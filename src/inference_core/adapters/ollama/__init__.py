@@ -114,8 +114,9 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> OllamaC
 
     Args:
         connection: Endpoint, optional key, headers and timeouts.
-        **options: Passed to :class:`OllamaChatModel` (``http`` to inject your
-            own ``httpx.AsyncClient``, whose ``base_url`` must be the Ollama root).
+        **options: ``http`` injects your own ``httpx.AsyncClient`` (its
+            ``base_url`` must be the Ollama root); ``verify`` is the TLS
+            setting of the client built otherwise.
 
     Raises:
         ConfigurationError: Wrong client path, or ``httpx`` is not installed.
@@ -129,7 +130,8 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> OllamaC
     from inference_core.adapters.ollama._http import build_http_client
     from inference_core.adapters.ollama.chat import OllamaChatModel
 
-    http = options.pop("http", None) or build_http_client(connection)
+    verify = options.pop("verify", True)
+    http = options.pop("http", None) or build_http_client(connection, verify=verify)
     return OllamaChatModel(
         http,
         provider=connection.provider,
