@@ -41,7 +41,6 @@ from structlog.testing import capture_logs
 from inference_core import Inference, bootstrap
 from inference_core.domain.catalog import JSONOutput
 from inference_core.domain.chat import ChatChunk, FinishReason, Usage
-from inference_core.domain.errors import OutputValidationError
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import LlamaServer
@@ -86,24 +85,6 @@ LITELLM_WARNINGS = [
     ),
     pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecatedSince211:litellm"),
 ]
-
-# Known gaps of the LiteLLM adapter (src/inference_core/adapters/litellm/chat.py), kept as
-# strict xfails so the fix shows up as an XPASS to clean up:
-LITELLM_SCHEMA_DROPPED = pytest.mark.xfail(
-    raises=(OutputValidationError, AssertionError),
-    strict=True,
-    reason="the litellm adapter does not offer json_object_with_schema (_response_format drops "
-    "the schema although LiteLLM forwards {'type': 'json_object', 'schema': ...} to "
-    "OpenAI-compatible servers), so the declared grammar is lost and the 270M model, asked "
-    "by prompt only, answers free-form JSON",
-)
-LITELLM_INVENTED_STREAM_USAGE = pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="when the server sends no stream usage, LiteLLM computes token counts itself "
-    "(reasoning_tokens=0 included) and the adapter reports them as provider-reported "
-    "(estimated=False)",
-)
 
 
 def runtime_yaml(base_url: str, wire_model: str) -> str:
@@ -250,7 +231,7 @@ async def test_completion_text_and_usage(inference: Inference, row: Row) -> None
 
 @pytest.mark.parametrize(
     "row",
-    [OPENAI, pytest.param(LITELLM, marks=[*LITELLM_WARNINGS, LITELLM_INVENTED_STREAM_USAGE])],
+    [OPENAI, pytest.param(LITELLM, marks=LITELLM_WARNINGS)],
     ids=["openai", "litellm"],
 )
 async def test_stream_reassembles_the_completion(inference: Inference, row: Row) -> None:
@@ -275,7 +256,7 @@ async def test_stream_reassembles_the_completion(inference: Inference, row: Row)
 
 @pytest.mark.parametrize(
     "row",
-    [OPENAI, pytest.param(LITELLM, marks=[*LITELLM_WARNINGS, LITELLM_SCHEMA_DROPPED])],
+    [OPENAI, pytest.param(LITELLM, marks=LITELLM_WARNINGS)],
     ids=["openai", "litellm"],
 )
 async def test_chat_json_follows_the_declared_json_capability(

@@ -544,6 +544,25 @@ class StreamChat:
                         model=resolved.route.api_model,
                     )
                 if chunk.is_final:
+                    reported = chunk.usage
+                    if (
+                        reported is not None
+                        and reported.is_known
+                        and not reported.estimated
+                        and not resolved.capabilities.stream_usage
+                    ):
+                        # The model declares that its streams carry no usage, so any counts
+                        # here were made up client-side (LiteLLM counts tokens itself).
+                        reported = reported.model_copy(
+                            update={
+                                "estimated": True,
+                                # An estimate counts text only; a 0 here would claim more.
+                                "cached_tokens": None,
+                                "cache_write_tokens": None,
+                                "reasoning_tokens": None,
+                            }
+                        )
+                        chunk = chunk.model_copy(update={"usage": reported})
                     usage = chunk.usage
                     if not recorded:
                         recorded = True

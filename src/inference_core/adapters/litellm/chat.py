@@ -25,7 +25,12 @@ __all__ = ["CAPABILITIES", "KEYLESS_PLACEHOLDER", "LiteLLMChatModel", "completio
 #: (``UnsupportedParamsError`` -> InvalidRequestError), it is never dropped silently.
 CAPABILITIES = AdapterCapabilities(
     streaming=True,
-    json_outputs=(JSONOutput.JSON_SCHEMA, JSONOutput.JSON_OBJECT, JSONOutput.NONE),
+    json_outputs=(
+        JSONOutput.JSON_SCHEMA,
+        JSONOutput.JSON_OBJECT_WITH_SCHEMA,
+        JSONOutput.JSON_OBJECT,
+        JSONOutput.NONE,
+    ),
     images=True,
     image_urls=True,
     audio_input=False,
@@ -102,9 +107,11 @@ def _response_format(request: ChatRequest) -> dict[str, Any] | None:
     if fmt is None or fmt.type == "text":
         return None
     if fmt.type == "json_object":
-        # JSON mode carrying a schema (llama.cpp's form) is not a LiteLLM strategy:
-        # undeclared, so nothing goes on the wire and the caller prompts instead.
-        return {"type": "json_object"} if fmt.schema_ is None else None
+        # With a schema this is llama.cpp's grammar form; LiteLLM forwards it unchanged
+        # to OpenAI-compatible servers.
+        if fmt.schema_ is None:
+            return {"type": "json_object"}
+        return {"type": "json_object", "schema": fmt.schema_}
     return {
         "type": "json_schema",
         "json_schema": {"name": fmt.name, "schema": fmt.schema_, "strict": fmt.strict},
