@@ -323,12 +323,18 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
     async def run() -> Usage:
         final = Usage()
         started = time.perf_counter()
+        spinner = _spinner(console)
         async for chunk in inference.stream_chat(**common):
+            if spinner is not None:
+                spinner.stop()  # the first token has arrived
+                spinner = None
             if chunk.text:
                 console.out.write(chunk.text)
                 console.out.flush()
             if chunk.is_final and chunk.usage is not None:
                 final = chunk.usage
+        if spinner is not None:
+            spinner.stop()
         console.line()
         console.note(
             _usage_line(
@@ -342,6 +348,19 @@ def cmd_chat(args: argparse.Namespace, console: Console) -> int:
 
     inference.run_sync(run())
     return EXIT_OK
+
+
+def _spinner(console: Console) -> Any:
+    """A stderr spinner while waiting for the first token (terminals with rich only)."""
+    if console.json or not console.err.isatty():
+        return None
+    try:
+        from rich.console import Console as RichConsole
+    except ImportError:
+        return None
+    status = RichConsole(file=console.err).status("waiting for the first token...")
+    status.start()
+    return status
 
 
 def _usage_json(usage: Usage) -> dict[str, Any]:

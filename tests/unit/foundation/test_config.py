@@ -331,3 +331,25 @@ def test_repository_example_config_is_valid_with_no_keys() -> None:
     config = load_runtime(example, environ={}).config
     assert config.default_model == "local/gemma-3-270m"
     assert config.api_keys["openai"].value is None
+
+
+def test_embedded_model_is_the_default_when_nothing_names_one(tmp_path: Path) -> None:
+    from inference_core.composition import embedded_default
+
+    cfg = write(tmp_path / "inference_runtime.yaml", "{}\n")
+    inference = bootstrap(config_path=cfg, environ={}, chat_model=FakeChatModel())
+    assert inference.default_model == embedded_default()  # the local extra is a dev dependency
+    assert inference.default_model == "local/gemma-3-270m"
+
+
+def test_no_default_model_error_says_what_to_set_or_install() -> None:
+    from inference_core.composition import ConfiguredModelRouter
+    from inference_core.domain.catalog import builtin_catalog
+    from inference_core.domain.config import RuntimeConfig
+
+    router = ConfiguredModelRouter(RuntimeConfig(), builtin_catalog(), {}, default_model=None)
+    with pytest.raises(ConfigurationError) as info:
+        router.route(None)
+    message = str(info.value)
+    assert "INFERENCE_DEFAULT_MODEL" in message
+    assert "pip install 'inference-core[local]'" in message
