@@ -40,8 +40,8 @@ __all__ = [
 _MAX_ERROR_TEXT = 500
 # Ollama's wording when a prompt does not fit the model's context (num_ctx).
 _CONTEXT_WORDS = ("context length", "context window", "exceeds the context", "too long")
-# Refusals from filtering gateways in front of Ollama; Ollama sends no error codes.
-# TODO(http_errors): drop once the shared filter markers include these phrasings.
+# Refusals from filtering gateways in front of Ollama; Ollama sends no error codes, so
+# these words decide (the shared table knows the first two; "blocked by" is ours).
 _FILTER_WORDS = ("content blocked", "safety filter", "blocked by")
 
 During = Literal["request", "body", "stream"]
