@@ -140,6 +140,16 @@ async def test_stream_without_server_usage_ends_with_unknown_not_zero_usage(
     assert final.usage is not None and final.usage.input_tokens is None
 
 
+async def test_a_request_for_a_model_without_stream_usage_sends_no_stream_options(
+    build: Build, server: FakeServer
+) -> None:
+    server.reply("one two")
+    request = chat().model_copy(update={"stream_usage": False})
+    final = [c async for c in build().stream(request)][-1]
+    assert "stream_options" not in last_body(server)
+    assert final.usage is not None and final.usage.input_tokens is None
+
+
 async def test_stream_asks_for_usage_by_default(build: Build, server: FakeServer) -> None:
     [c async for c in build().stream(chat())]
     body = last_body(server)

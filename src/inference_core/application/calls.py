@@ -221,6 +221,8 @@ class ModelCaller:
             params=self.params_for(resolved, params),
             response_format=response_format,
             timeout=attempt_timeout,
+            # Some OpenAI-compatible servers reject stream_options; the model says so.
+            stream_usage=resolved.capabilities.stream_usage,
         )
 
     def timed(

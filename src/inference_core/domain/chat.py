@@ -95,6 +95,10 @@ class ChatRequest(BaseModel):
     params: GenerationParams = GenerationParams()
     response_format: ResponseFormat | None = None
     timeout: float | None = Field(default=None, gt=0)
+    stream_usage: bool = Field(
+        default=True,
+        description="Ask for usage at the end of a stream (off for models declaring none).",
+    )
 
 
 def _add(a: int | None, b: int | None) -> int | None:

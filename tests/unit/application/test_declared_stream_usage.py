@@ -28,11 +28,15 @@ def _script() -> list[ChatChunk]:
 
 
 async def test_counts_are_marked_estimated_when_the_model_declares_no_stream_usage() -> None:
-    usage = await _final(_inference(False, FakeChatModel(_script())))
+    fake = FakeChatModel(_script())
+    usage = await _final(_inference(False, fake))
+    assert fake.calls[-1].stream_usage is False  # the adapter is told not to ask for it
     assert (usage.input_tokens, usage.output_tokens, usage.estimated) == (3, 2, True)
     assert usage.reasoning_tokens is None and usage.cached_tokens is None
 
 
 async def test_counts_stay_reported_when_the_model_declares_stream_usage() -> None:
-    usage = await _final(_inference(True, FakeChatModel(_script())))
+    fake = FakeChatModel(_script())
+    usage = await _final(_inference(True, fake))
+    assert fake.calls[-1].stream_usage is True
     assert usage.estimated is False and usage.reasoning_tokens == 0

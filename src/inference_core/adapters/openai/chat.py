@@ -222,7 +222,12 @@ class OpenAIChatModel:
         terminator (the SDK would hand back a silently shorter answer) and
         raises :class:`InvalidResponse`.
         """
-        kwargs = chat_kwargs(request, gpt5=self._gpt5, stream=True, stream_usage=self._stream_usage)
+        kwargs = chat_kwargs(
+            request,
+            gpt5=self._gpt5,
+            stream=True,
+            stream_usage=self._stream_usage and request.stream_usage,
+        )
         try:
             sdk_stream = cast(
                 "AsyncStream[ChatCompletionChunk]",
