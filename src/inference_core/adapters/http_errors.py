@@ -46,6 +46,7 @@ from inference_core.domain.errors import (
 
 __all__ = [
     "caused_by_timeout",
+    "connection_failure",
     "error_for_status",
     "parse_retry_after",
     "redact",
@@ -257,4 +258,32 @@ def stream_cut(
         provider=provider,
         model=model,
         retryable=retryable,
+    )
+
+
+def _root_message(exc: BaseException) -> str:
+    """The innermost cause's text: more telling than an SDK's "Connection error."."""
+    current = exc
+    while current.__cause__ is not None:
+        current = current.__cause__
+    return str(current) or type(current).__name__
+
+
+def connection_failure(
+    exc: BaseException, *, provider: str, model: str | None, secret: str | None, in_stream: bool
+) -> ProviderError:
+    """The domain error for a request that got no (complete) HTTP answer.
+
+    A real timeout in the cause chain is a :class:`ProviderTimeout`; a connection
+    lost while reading a stream is a cut stream; anything else means the provider
+    could not be reached.
+    """
+    if caused_by_timeout(exc):
+        return ProviderTimeout("timed out waiting for the provider", provider=provider, model=model)
+    if in_stream:
+        return stream_cut("connection lost", provider=provider, model=model)
+    return ProviderUnavailable(
+        redact(f"cannot reach the provider: {_root_message(exc)}", secret),
+        provider=provider,
+        model=model,
     )

@@ -14,8 +14,9 @@ import httpx2
 from anthropic.types import Message as AnthropicMessage
 
 from inference_core.adapters.anthropic import CAPABILITIES
-from inference_core.adapters.anthropic.errors import map_anthropic_error, redact, stream_cut
+from inference_core.adapters.anthropic.errors import map_anthropic_error
 from inference_core.adapters.anthropic.params import messages_kwargs
+from inference_core.adapters.http_errors import redact, stream_cut
 from inference_core.domain.catalog import AdapterCapabilities
 from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
 from inference_core.domain.errors import ConfigurationError, InvalidResponse, ProviderError

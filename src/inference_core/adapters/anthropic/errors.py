@@ -24,20 +24,17 @@ import anthropic
 import httpx2
 
 from inference_core.adapters.http_errors import (
-    caused_by_timeout,
+    connection_failure,
     error_for_status,
     redact,
     scrub_exception,
-    stream_cut,
 )
 from inference_core.domain.errors import (
     InvalidResponse,
     ProviderError,
-    ProviderTimeout,
-    ProviderUnavailable,
 )
 
-__all__ = ["caused_by_timeout", "map_anthropic_error", "redact", "stream_cut"]
+__all__ = ["map_anthropic_error"]
 
 
 #: Anthropic ``error.type`` -> the HTTP status it is documented with.
@@ -91,16 +88,8 @@ def map_anthropic_error(
     """
     scrub_exception(exc, secret)
     if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
-        if caused_by_timeout(exc):
-            return ProviderTimeout(
-                "timed out waiting for the provider", provider=provider, model=model
-            )
-        if in_stream:
-            return stream_cut("connection lost", provider=provider, model=model)
-        return ProviderUnavailable(
-            redact(f"cannot reach the provider: {_root_message(exc)}", secret),
-            provider=provider,
-            model=model,
+        return connection_failure(
+            exc, provider=provider, model=model, secret=secret, in_stream=in_stream
         )
     if isinstance(exc, anthropic.APIResponseValidationError):
         return InvalidResponse(
@@ -134,11 +123,3 @@ def map_anthropic_error(
         error.status = None
         return error
     return ProviderError(redact(str(exc), secret), provider=provider, model=model)
-
-
-def _root_message(exc: BaseException) -> str:
-    """The innermost cause's text: more telling than the SDK's "Connection error."."""
-    current = exc
-    while current.__cause__ is not None:
-        current = current.__cause__
-    return str(current) or type(current).__name__

@@ -16,8 +16,9 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 
+from inference_core.adapters.http_errors import redact, stream_cut
 from inference_core.adapters.openai import CAPABILITIES
-from inference_core.adapters.openai.errors import map_openai_error, redact, stream_cut
+from inference_core.adapters.openai.errors import map_openai_error
 from inference_core.adapters.openai.params import chat_kwargs
 from inference_core.domain.catalog import AdapterCapabilities
 from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage

@@ -25,23 +25,20 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from inference_core.adapters.http_errors import (
-    caused_by_timeout,
+    connection_failure,
     error_for_status,
     redact,
     scrub_exception,
-    stream_cut,
 )
 from inference_core.domain.errors import (
     InvalidResponse,
     ProviderError,
-    ProviderTimeout,
-    ProviderUnavailable,
 )
 
 if TYPE_CHECKING:
     import openai
 
-__all__ = ["caused_by_timeout", "map_openai_error", "redact", "stream_cut"]
+__all__ = ["map_openai_error"]
 
 
 # Error ``type``/``code`` words of a mid-stream error payload -> the HTTP status they stand for.
@@ -106,16 +103,8 @@ def map_openai_error(
     import openai
 
     if isinstance(exc, openai.APIConnectionError):
-        if caused_by_timeout(exc):
-            return ProviderTimeout(
-                "timed out waiting for the provider", provider=provider, model=model
-            )
-        if in_stream:
-            return stream_cut("connection lost", provider=provider, model=model)
-        return ProviderUnavailable(
-            redact(f"cannot reach the provider: {_root_message(exc)}", secret),
-            provider=provider,
-            model=model,
+        return connection_failure(
+            exc, provider=provider, model=model, secret=secret, in_stream=in_stream
         )
     if isinstance(exc, openai.APIResponseValidationError):
         return InvalidResponse(
@@ -147,11 +136,3 @@ def map_openai_error(
         error.status = None
         return error
     return ProviderError(redact(str(exc), secret), provider=provider, model=model)
-
-
-def _root_message(exc: BaseException) -> str:
-    """The innermost cause's text: more telling than the SDK's "Connection error."."""
-    current = exc
-    while current.__cause__ is not None:
-        current = current.__cause__
-    return str(current) or type(current).__name__
