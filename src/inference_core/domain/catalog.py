@@ -120,6 +120,10 @@ class ModelSpec(BaseModel):
         wire_id: Id sent to the provider API when it differs from ``id``.
         client: Preferred client path, overriding the provider's default.
         aliases: Other names that resolve to this model (``gemini-pro``).
+        max_output_tokens: The most output tokens the model can produce.
+        default_max_tokens: Output cap sent when a call sets none; ``None`` sends
+            ``max_output_tokens``. Set for slow models (a CPU-bound local model
+            would otherwise generate for minutes when a call forgets a cap).
     """
 
     model_config = _FROZEN
@@ -132,6 +136,7 @@ class ModelSpec(BaseModel):
     aliases: tuple[str, ...] = ()
     context_window: int | None = Field(default=None, gt=0)
     max_output_tokens: int | None = Field(default=None, gt=0)
+    default_max_tokens: int | None = Field(default=None, gt=0)
     capabilities: ModelCapabilities = ModelCapabilities()
     pricing: Pricing = Pricing()
 

@@ -42,6 +42,7 @@ __all__ = [
     "CAPABILITIES",
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_N_CTX",
+    "SECONDS_PER_TOKEN",
     "LlamaCppChatModel",
     "completion_options",
     "llama_messages",
@@ -64,8 +65,13 @@ CAPABILITIES = AdapterCapabilities(
 #: Context window allocated per loaded model (the KV cache grows with it; about 0.5 GB
 #: resident for the bundled model at this size).
 DEFAULT_N_CTX = 8192
-#: Output cap when a request sets none: llama.cpp would otherwise run to the context end.
-DEFAULT_MAX_TOKENS = 1024
+#: Output cap when a request sets none: llama.cpp would otherwise run to the context end,
+#: and a CPU generates tens of tokens per second, so a forgotten cap costs minutes.
+DEFAULT_MAX_TOKENS = 256
+#: Seconds a whole answer may take per output token asked for, on top of the base timeout
+#: (loading and prompt evaluation): a floor of 4 tokens/s, far below what a CPU gives
+#: the small models this adapter is for, so only a stuck generation reaches it.
+SECONDS_PER_TOKEN = 0.25
 
 _GEMMA = "gemma"
 #: Prompt format for the bundled Gemma 3 270M. It is a BASE model: wrapped in Gemma's
@@ -217,8 +223,13 @@ class LlamaCppChatModel:
         model_files: Extra model ids mapped to GGUF files (for applications that
             name their local models in code).
         default_max_tokens: Output cap for requests that set no ``max_tokens``.
-        timeout: Seconds one call may take (a stream: between two chunks) when
-            the request sets no ``timeout``.
+        timeout: When the request sets no ``timeout``: the seconds a stream may
+            wait between two chunks, and the base of a whole answer's limit,
+            which adds :data:`SECONDS_PER_TOKEN` per output token asked for.
+
+    A generation that times out is not retried (``retryable=False``): it would
+    take as long again. Only a call that timed out before the model started on
+    it (loading, or waiting for another call to finish) is retryable.
     """
 
     def __init__(
@@ -314,11 +325,29 @@ class LlamaCppChatModel:
         except Exception as exc:
             raise self._error(exc, model) from exc
 
-    def _timeout_error(self, model: str, limit: float) -> ProviderTimeout:
-        # Retryable like any timeout: the time may have gone waiting for the model's lock.
+    def _timeout_error(
+        self, model: str, limit: float, monitor: GenerationMonitor
+    ) -> ProviderTimeout:
+        if monitor.started:
+            # The same generation would take as long again: not a transient fault.
+            return ProviderTimeout(
+                f"local generation took longer than {limit:g}s (a smaller max_tokens, or a "
+                "larger timeout, fits it)",
+                provider=self._provider,
+                model=model,
+                retryable=False,
+            )
+        # It never started (loading, or waiting while another call held the model).
         return ProviderTimeout(
-            f"local generation took longer than {limit:g}s", provider=self._provider, model=model
+            f"the local model did not start this call within {limit:g}s (busy or loading)",
+            provider=self._provider,
+            model=model,
         )
+
+    def _answer_limit(self, request: ChatRequest, options: Mapping[str, Any]) -> float:
+        if request.timeout is not None:
+            return request.timeout
+        return self._timeout + SECONDS_PER_TOKEN * int(options["max_tokens"])
 
     # --- complete ---------------------------------------------------------------------------
 
@@ -334,6 +363,7 @@ class LlamaCppChatModel:
             with loaded.lock:
                 if monitor.is_cancelled():  # the caller gave up while we waited for the lock
                     return None
+                monitor.start()
                 return loaded.engine.chat(messages, options, stream=False, monitor=monitor)
 
         return self._guarded(model, work)
@@ -368,14 +398,14 @@ class LlamaCppChatModel:
             extra_stop=self._stop_for(model),
         )
         monitor = GenerationMonitor()
-        limit = request.timeout or self._timeout
+        limit = self._answer_limit(request, options)
         try:
             async with asyncio.timeout(limit):
                 raw = await asyncio.to_thread(
                     self._complete_sync, model, messages, options, monitor
                 )
         except TimeoutError as exc:
-            raise self._timeout_error(model, limit) from exc
+            raise self._timeout_error(model, limit, monitor) from exc
         finally:
             monitor.cancel()  # stops a generation nobody waits for any more; no-op once done
         return self._response(raw, model)
@@ -395,6 +425,7 @@ class LlamaCppChatModel:
             with loaded.lock:
                 if monitor.is_cancelled():
                     return
+                monitor.start()
                 chunks = loaded.engine.chat(messages, options, stream=True, monitor=monitor)
                 try:
                     for chunk in chunks:
@@ -462,7 +493,7 @@ class LlamaCppChatModel:
                     async with asyncio.timeout(limit):
                         item = await queue.get()
                 except TimeoutError as exc:
-                    raise self._timeout_error(model, limit) from exc
+                    raise self._timeout_error(model, limit, monitor) from exc
                 if item is _END:
                     break
                 text, reason = self._delta(item, model)

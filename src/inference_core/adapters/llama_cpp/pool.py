@@ -95,8 +95,18 @@ class GenerationMonitor:
 
     def __init__(self) -> None:
         self._cancelled = threading.Event()
+        self._started = threading.Event()
         self.prompt_tokens: int | None = None
         self._longest = 0
+
+    def start(self) -> None:
+        """Mark that the model is now working on this call (its lock is held)."""
+        self._started.set()
+
+    @property
+    def started(self) -> bool:
+        """True once the model began this call (not merely loading or waiting for its lock)."""
+        return self._started.is_set()
 
     def __call__(self, input_ids: Any, logits: Any) -> bool:
         """Record the sequence length; ask llama.cpp to stop when cancelled."""
