@@ -13,12 +13,13 @@ import time.
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+import contextlib
+from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 from pydantic import SecretStr
 
@@ -116,6 +117,48 @@ class _LoopCache:
 
     adapters: dict[Any, ChatModel] = field(default_factory=dict)
     resolved: dict[str | None, ResolvedModel] = field(default_factory=dict)
+    closer: Any = None  # the loop-shutdown hook (see _close_with_loop); kept alive here
+
+    async def aclose(self) -> None:
+        models = list(self.adapters.values())
+        self.adapters.clear()
+        self.resolved.clear()
+        for chat_model in models:
+            await chat_model.aclose()
+
+
+async def _closing_with_loop(
+    caches: dict[asyncio.AbstractEventLoop, _LoopCache],
+    loop: asyncio.AbstractEventLoop,
+    cache: _LoopCache,
+) -> AsyncGenerator[None, None]:
+    # Suspended at its yield for the loop's whole life; the loop closes it in
+    # shutdown_asyncgens(), which asyncio.run(), asyncio.Runner and SyncRunner call
+    # while the loop still runs, so the adapters' connections close on their own loop.
+    try:
+        yield
+    finally:
+        if caches.get(loop) is cache:
+            del caches[loop]
+        await cache.aclose()
+
+
+def _close_with_loop(
+    caches: dict[asyncio.AbstractEventLoop, _LoopCache],
+    loop: asyncio.AbstractEventLoop,
+    cache: _LoopCache,
+) -> None:
+    """Arrange for ``cache`` to be closed and dropped when ``loop`` shuts down.
+
+    An async generator started on a loop is registered with it (the loop's
+    ``firstiter`` hook) and closed by ``loop.shutdown_asyncgens()``. Running it
+    to its first ``yield`` synchronously registers it without a task, so nothing
+    shows in ``asyncio.all_tasks()`` and no coroutine is left pending.
+    """
+    hook = _closing_with_loop(caches, loop, cache)
+    with contextlib.suppress(StopIteration):  # raised when it reaches its yield
+        hook.asend(None).send(None)
+    cache.closer = hook
 
 
 class ConfiguredModelRouter:
@@ -124,6 +167,9 @@ class ConfiguredModelRouter:
     Adapters are cached per (connection, event loop): SDK clients hold
     connection pools bound to the loop that first used them, so a new loop
     (``asyncio.run`` per call) gets fresh adapters while one loop reuses them.
+    A loop's entry closes its adapters and disappears when the loop shuts down
+    (``asyncio.run`` returning, :meth:`Inference.close`); entries of loops
+    closed without that shutdown are dropped when the next loop arrives.
     """
 
     def __init__(
@@ -149,10 +195,31 @@ class ConfiguredModelRouter:
         self._base_url = base_url
         self._endpoints = dict(endpoints or {})
         self._require_keys = require_keys
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopCache]
-        self._by_loop = weakref.WeakKeyDictionary()
+        # A plain dict: each adapter's pool refers to its loop, so weak keys would never die.
+        self._by_loop: dict[asyncio.AbstractEventLoop, _LoopCache] = {}
         self._no_loop = _LoopCache()
         self._routes: dict[str, Route] = {}
+
+    def with_overrides(
+        self, *, api_key: SecretStr | None = None, base_url: str | None = None
+    ) -> ConfiguredModelRouter:
+        """A router like this one (config, catalog, factory) with another key or endpoint."""
+        return ConfiguredModelRouter(
+            self.config,
+            self.catalog,
+            self._env,
+            default_model=self._default_model,
+            factory=self._factory,
+            api_key=api_key or self._api_key,
+            base_url=base_url or self._base_url,
+            endpoints=self._endpoints,
+            require_keys=self._require_keys,
+        )
+
+    @property
+    def loops_cached(self) -> int:
+        """How many event loops currently hold adapters (for leak checks)."""
+        return len(self._by_loop)
 
     @property
     def default_model(self) -> str | None:
@@ -240,7 +307,10 @@ class ConfiguredModelRouter:
             return self._no_loop
         cache = self._by_loop.get(loop)
         if cache is None:
+            for closed in [other for other in self._by_loop if other.is_closed()]:
+                del self._by_loop[closed]  # closed without shutdown_asyncgens()
             cache = self._by_loop[loop] = _LoopCache()
+            _close_with_loop(self._by_loop, loop, cache)
         return cache
 
     def resolve(self, model: str | None) -> ResolvedModel:
@@ -275,12 +345,7 @@ class ConfiguredModelRouter:
 
     async def aclose(self) -> None:
         """Close the adapters built for the running event loop."""
-        cache = self._cache()
-        models = list(cache.adapters.values())
-        cache.adapters.clear()
-        cache.resolved.clear()
-        for chat_model in models:
-            await chat_model.aclose()
+        await self._cache().aclose()
 
 
 @dataclass
@@ -299,6 +364,8 @@ class Inference:
         redactor: Masks configured keys in every event the library emits; add
             it to your own structlog chain to cover your events too.
         ledger: Running usage and cost totals of every call made through here.
+        runner: The long-lived loop of :meth:`run_sync` (shared by the
+            instances :meth:`with_credentials` derives).
         chat_text: The :class:`~inference_core.application.ChatText` use-case.
         chat_json: The :class:`~inference_core.application.ChatJSON` use-case.
         stream_chat: The :class:`~inference_core.application.StreamChat` use-case.
@@ -316,11 +383,12 @@ class Inference:
     retry: RetryPolicy | None = field(default=None, repr=False)
     redactor: SecretRedactor = field(default_factory=SecretRedactor, repr=False)
     ledger: UsageLedger = field(default_factory=UsageLedger, repr=False)
+    runner: SyncRunner = field(default_factory=SyncRunner, repr=False)
+    owns_runner: bool = field(default=True, repr=False)
     caller: ModelCaller = field(init=False, repr=False)
     chat_text: ChatText = field(init=False, repr=False)
     chat_json: ChatJSON = field(init=False, repr=False)
     stream_chat: StreamChat = field(init=False, repr=False)
-    runner: SyncRunner = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         sinks = [self.ledger] if self.usage_sink is None else [self.ledger, self.usage_sink]
@@ -336,8 +404,6 @@ class Inference:
         self.chat_text = ChatText(self.caller)
         self.chat_json = ChatJSON(self.caller)
         self.stream_chat = StreamChat(self.caller)
-        # Its loop and thread start on the first run_sync, never here.
-        self.runner = SyncRunner()
 
     @property
     def default_model(self) -> str | None:
@@ -353,9 +419,61 @@ class Inference:
         self.router.register([spec])
         self.catalog = self.router.catalog
 
+    def with_credentials(
+        self, *, api_key: str | SecretStr | None = None, base_url: str | None = None
+    ) -> Inference:
+        """This instance with another key and/or endpoint for every provider.
+
+        Everything else is shared: config, catalog, adapter factory (an injected
+        fake stays in place), ledger, usage sink, clock, sleeper, retry policy and
+        the :meth:`run_sync` loop. The key joins the redactor's masked values.
+        """
+        key = SecretStr(api_key) if isinstance(api_key, str) else api_key
+        return Inference(
+            config=self.config,
+            catalog=self.catalog,
+            router=self.router.with_overrides(api_key=key, base_url=base_url),
+            config_path=self.config_path,
+            env_file=self.env_file,
+            extras=self.extras,
+            usage_sink=self.usage_sink,
+            clock=self.clock,
+            sleeper=self.sleeper,
+            retry=self.retry,
+            redactor=self.redactor.including(key),
+            ledger=self.ledger,
+            runner=self.runner,
+            owns_runner=False,
+        )
+
     async def aclose(self) -> None:
-        """Close pooled connections of the adapters built on the running loop."""
+        """Close pooled connections of the adapters built on the running loop.
+
+        Optional under ``asyncio.run``: a loop's adapters are closed when it shuts down.
+        """
         await self.router.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` from sync code on this instance's long-lived event loop.
@@ -367,10 +485,15 @@ class Inference:
         return self.runner.run(coro)
 
     def close(self) -> None:
-        """Close the adapters used through :meth:`run_sync` and stop its loop."""
+        """Close the adapters used through :meth:`run_sync` and stop its loop.
+
+        An instance from :meth:`with_credentials` closes only its own adapters:
+        the loop belongs to the instance it came from.
+        """
         if self.runner.started and not self.runner.closed:
             self.runner.run(self.router.aclose())
-        self.runner.close()
+        if self.owns_runner:
+            self.runner.close()
 
 
 def bootstrap(
