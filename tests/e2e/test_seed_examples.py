@@ -351,11 +351,15 @@ def test_chat_json_and_chat_text(seed_env: FakeServer) -> None:
 
     client = LLMClient(default_model="gpt-4o")
     seed_env.reply('{"title": "Heist", "scenes": 3}')
-    outline = client.chat_json(
-        system_prompt="Return JSON.", user_prompt="Outline a film.", max_tokens=200
+    # Coroutines, as in the seed (its agents await them).
+    outline = asyncio.run(
+        client.chat_json(
+            system_prompt="Return JSON.", user_prompt="Outline a film.", max_tokens=200
+        )
     )
     assert outline == {"title": "Heist", "scenes": 3}
     body = _chat_bodies(seed_env, "/v1/chat/completions")[-1]
     assert body["response_format"]["type"] == "json_object"
-    assert client.chat_text("Be brief.", "Hello!") == "Echo: Hello!"
+    assert asyncio.run(client.chat_text("Be brief.", "Hello!")) == "Echo: Hello!"
+    assert client.chat_text_sync("Be brief.", "Hello!") == "Echo: Hello!"
     client.close()

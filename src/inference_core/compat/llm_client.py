@@ -21,9 +21,9 @@ import time
 from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 
-from inference_core.application.results import ChatResult
+from inference_core.application.results import ChatResult, JSONResult
 from inference_core.compat.registry import ModelConfig, ModelInfo, ModelRegistry
 from inference_core.composition import Inference, bootstrap
 from inference_core.domain.chat import ChatChunk, FinishReason, GenerationParams, ReasoningEffort
@@ -51,7 +51,7 @@ def _finish(reason: FinishReason | None) -> str | None:
     return None if reason in (None, FinishReason.UNKNOWN) else str(reason)
 
 
-def _usage_dict(result: ChatResult | ChatChunk) -> dict[str, Any] | None:
+def _usage_dict(result: ChatResult | JSONResult[Any] | ChatChunk) -> dict[str, Any] | None:
     usage = result.usage
     if usage is None:
         return None
@@ -65,8 +65,9 @@ def _usage_dict(result: ChatResult | ChatChunk) -> dict[str, Any] | None:
     }
 
 
-def completion_dict(result: ChatResult) -> dict[str, Any]:
-    """Shape a :class:`ChatResult` like an OpenAI ``chat.completion`` object."""
+def completion_dict(result: ChatResult | JSONResult[Any]) -> dict[str, Any]:
+    """Shape a chat or JSON result like an OpenAI ``chat.completion`` object."""
+    text = result.text if isinstance(result, ChatResult) else result.raw_text
     return {
         "id": result.response_id or f"chatcmpl-{result.request_id}",
         "object": "chat.completion",
@@ -76,7 +77,7 @@ def completion_dict(result: ChatResult) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": result.text},
+                "message": {"role": "assistant", "content": text},
                 "finish_reason": _finish(result.finish_reason),
             }
         ],
@@ -84,6 +85,40 @@ def completion_dict(result: ChatResult) -> dict[str, Any]:
         "attempts": result.attempts,
         "latency_ms": result.latency_ms,
     }
+
+
+def json_schema_of(response_format: Any) -> tuple[bool, type[BaseModel] | Mapping[str, Any] | None]:
+    """``(wants_json, schema)`` from an OpenAI-style ``response_format`` argument.
+
+    Accepts ``{"type": "text"}``, ``{"type": "json_object"}``,
+    ``{"type": "json_schema", "json_schema": {"schema": {...}, ...}}`` and a
+    pydantic model class (as the OpenAI SDK's ``parse`` helper does).
+
+    Raises:
+        InvalidInputError: Any other value.
+    """
+    if response_format is None:
+        return False, None
+    if isinstance(response_format, type) and issubclass(response_format, BaseModel):
+        return True, response_format
+    kind = response_format.get("type") if isinstance(response_format, Mapping) else None
+    if kind == "text":
+        return False, None
+    if kind == "json_object":
+        return True, None
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, Mapping) else None
+        if isinstance(schema, Mapping):
+            return True, schema
+        raise InvalidInputError(
+            "response_format of type 'json_schema' needs json_schema.schema (a JSON Schema object)"
+        )
+    raise InvalidInputError(
+        "response_format must be {'type': 'text' | 'json_object' | 'json_schema', ...} or a "
+        f"pydantic model class, not {type(response_format).__name__}"
+        + (f" of type {kind!r}" if kind is not None else "")
+    )
 
 
 def chunk_dict(chunk: ChatChunk, *, model: str, stream_id: str, first: bool) -> dict[str, Any]:
@@ -139,7 +174,9 @@ class LLMClient:
         )
         if inference is not None and (default_model or model):
             self._inference.router.default_model = default_model or model
-        self._defaults = GenerationParams(max_tokens=max_tokens, reasoning_effort=reasoning_effort)
+        self._defaults = GenerationParams.parse(
+            {"max_tokens": max_tokens, "reasoning_effort": reasoning_effort}
+        )
         self._overridden: dict[tuple[str | None, str | None], Inference] = {}
 
     # -- plumbing ----------------------------------------------------------------------
@@ -161,13 +198,9 @@ class LLMClient:
         secret = config.api_key.get_secret_value() if config.api_key else None
         key = (secret, config.base_url)
         if key not in self._overridden:
-            base = self._inference
-            self._overridden[key] = bootstrap(
-                config=base.config,
-                environ=dict(base.router.env),
-                default_model=base.default_model,
-                api_key=SecretStr(secret) if secret else None,
-                base_url=config.base_url,
+            # Same composition (ports, ledger, retry policy, loop); another connection.
+            self._overridden[key] = self._inference.with_credentials(
+                api_key=config.api_key, base_url=config.base_url
             )
         return self._overridden[key]
 
@@ -177,6 +210,8 @@ class LLMClient:
         model: str | None,
         config: ModelConfig | None,
         kwargs: Mapping[str, Any],
+        *,
+        stream: bool = False,
     ) -> dict[str, Any]:
         unknown = (
             set(kwargs) - _PARAM_KEYS - {"max_completion_tokens", "response_format", "timeout"}
@@ -185,12 +220,17 @@ class LLMClient:
             raise InvalidInputError(
                 f"unsupported argument(s) {sorted(unknown)}; accepted: {sorted(_PARAM_KEYS)}"
             )
+        if stream and json_schema_of(kwargs.get("response_format"))[0]:
+            raise InvalidInputError(
+                "response_format asking for JSON is not supported when streaming: use call() "
+                "or acall(), which return the validated JSON object as the message content"
+            )
         given = {k: v for k, v in kwargs.items() if k in _PARAM_KEYS and v is not None}
         if kwargs.get("max_completion_tokens") is not None:
             given["max_tokens"] = kwargs["max_completion_tokens"]
         if isinstance(given.get("stop"), str):
             given["stop"] = (given["stop"],)
-        params = GenerationParams(**given)
+        params = GenerationParams.parse(given)
         if config is not None:
             params = params.merged_over(config.generation_params())
         params = params.merged_over(self._defaults)
@@ -211,6 +251,16 @@ class LLMClient:
         if asyncio.get_running_loop() is loop:
             return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    @staticmethod
+    async def _answer(
+        inference: Inference, args: dict[str, Any], kwargs: Mapping[str, Any]
+    ) -> ChatResult | JSONResult[Any]:
+        # response_format asks for one JSON object (validated against its schema, if any).
+        wants_json, schema = json_schema_of(kwargs.get("response_format"))
+        if wants_json:
+            return await inference.chat_json(**args, schema=schema)
+        return await inference.chat_text(**args)
 
     def _stream_model(self, inference: Inference, model: str | None) -> str:
         try:
@@ -235,7 +285,7 @@ class LLMClient:
         """
         inference = self._for(config)
         args = self._call_args(messages, model, config, kwargs)
-        return completion_dict(self._sync(inference, inference.chat_text(**args)))
+        return completion_dict(self._sync(inference, self._answer(inference, args, kwargs)))
 
     async def acall(
         self,
@@ -247,7 +297,7 @@ class LLMClient:
         """Async :meth:`call` (safe from any event loop, including a new one per call)."""
         inference = self._for(config)
         args = self._call_args(messages, model, config, kwargs)
-        return completion_dict(await self._async(inference, inference.chat_text(**args)))
+        return completion_dict(await self._async(inference, self._answer(inference, args, kwargs)))
 
     def stream_call(
         self,
@@ -262,7 +312,7 @@ class LLMClient:
         early closes the provider stream.
         """
         inference = self._for(config)
-        args = self._call_args(messages, model, config, kwargs)
+        args = self._call_args(messages, model, config, kwargs, stream=True)
         label = self._stream_model(inference, args["model"])
         stream_id = f"chatcmpl-stream-{id(args)}"
         chunks = inference.stream_chat(**args)
@@ -287,7 +337,7 @@ class LLMClient:
     ) -> AsyncIterator[dict[str, Any]]:
         """Async :meth:`stream_call`."""
         inference = self._for(config)
-        args = self._call_args(messages, model, config, kwargs)
+        args = self._call_args(messages, model, config, kwargs, stream=True)
         label = self._stream_model(inference, args["model"])
         stream_id = f"chatcmpl-stream-{id(args)}"
         chunks = inference.stream_chat(**args)
@@ -303,35 +353,71 @@ class LLMClient:
         finally:
             await self._async(inference, _close_stream(chunks))
 
-    def chat_text(
+    def _chat_text_call(
         self,
         system_prompt: str,
         user_prompt: str,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
-    ) -> str:
-        """Return the model's text answer to a system + user prompt."""
-        params = GenerationParams(max_tokens=max_tokens, reasoning_effort=reasoning_effort)
-        call = self._inference.chat_text(
+        model: str | None,
+        max_tokens: int | None,
+        reasoning_effort: ReasoningEffort | None,
+    ) -> Coroutine[Any, Any, ChatResult]:
+        params = GenerationParams.parse(
+            {"max_tokens": max_tokens, "reasoning_effort": reasoning_effort}
+        )
+        return self._inference.chat_text(
             system=system_prompt or None,
             user=user_prompt,
             model=model,
             params=params.merged_over(self._defaults),
         )
-        return self._sync(self._inference, call).text
 
-    def chat_json(
+    def _chat_json_call(
         self,
         system_prompt: str,
         user_prompt: str,
+        model: str | None,
+        max_tokens: int | None,
+        reasoning_effort: ReasoningEffort | None,
+        schema: type[BaseModel] | Mapping[str, Any] | None,
+    ) -> Coroutine[Any, Any, JSONResult[Any]]:
+        params = GenerationParams.parse(
+            {"max_tokens": max_tokens, "reasoning_effort": reasoning_effort}
+        )
+        return self._inference.chat_json(
+            system=system_prompt or None,
+            user=user_prompt,
+            model=model,
+            schema=schema,
+            params=params.merged_over(self._defaults),
+        )
+
+    async def chat_text(
+        self,
+        system_prompt: str,
+        user_prompt: str,
+        *,
         model: str | None = None,
         max_tokens: int | None = None,
         reasoning_effort: ReasoningEffort | None = None,
+    ) -> str:
+        """Return the model's text answer to a system + user prompt (a coroutine, as in the seed).
+
+        Safe from any event loop; ``asyncio.gather`` several to run them concurrently.
+        """
+        call = self._chat_text_call(system_prompt, user_prompt, model, max_tokens, reasoning_effort)
+        return (await self._async(self._inference, call)).text
+
+    async def chat_json(
+        self,
+        system_prompt: str,
+        user_prompt: str,
         *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
         schema: type[BaseModel] | Mapping[str, Any] | None = None,
     ) -> Any:
-        """Return exactly one JSON object from the model (validated against ``schema``).
+        """Return exactly one JSON object from the model (a coroutine, as in the seed).
 
         Returns a ``dict`` when no schema is given, an instance of a pydantic
         ``schema``, or the validated value of a JSON Schema dict.
@@ -340,13 +426,37 @@ class LLMClient:
             OutputValidationError: The output never parsed/validated, even after re-asking;
                 the message shows line, column and a caret under the error.
         """
-        params = GenerationParams(max_tokens=max_tokens, reasoning_effort=reasoning_effort)
-        call = self._inference.chat_json(
-            system=system_prompt or None,
-            user=user_prompt,
-            model=model,
-            schema=schema,
-            params=params.merged_over(self._defaults),
+        call = self._chat_json_call(
+            system_prompt, user_prompt, model, max_tokens, reasoning_effort, schema
+        )
+        return (await self._async(self._inference, call)).value
+
+    def chat_text_sync(
+        self,
+        system_prompt: str,
+        user_prompt: str,
+        *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+    ) -> str:
+        """:meth:`chat_text` for synchronous code (blocks the calling thread until it is done)."""
+        call = self._chat_text_call(system_prompt, user_prompt, model, max_tokens, reasoning_effort)
+        return self._sync(self._inference, call).text
+
+    def chat_json_sync(
+        self,
+        system_prompt: str,
+        user_prompt: str,
+        *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        schema: type[BaseModel] | Mapping[str, Any] | None = None,
+    ) -> Any:
+        """:meth:`chat_json` for synchronous code."""
+        call = self._chat_json_call(
+            system_prompt, user_prompt, model, max_tokens, reasoning_effort, schema
         )
         return self._sync(self._inference, call).value
 

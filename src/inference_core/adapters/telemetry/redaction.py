@@ -45,6 +45,7 @@ class SecretRedactor:
             if s is not None
         }
         kept = sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+        self._secrets = tuple(kept)
         self._count = len(kept)
         alternatives = [re.escape(v) for v in kept] + list(_KEY_SHAPES)
         self._pattern = re.compile("|".join(alternatives))
@@ -52,6 +53,10 @@ class SecretRedactor:
     def __repr__(self) -> str:
         # Never the values themselves.
         return f"SecretRedactor({self._count} configured secrets)"
+
+    def including(self, *secrets: str | SecretStr | None) -> SecretRedactor:
+        """A redactor that masks these secrets as well as this one's."""
+        return SecretRedactor((*self._secrets, *secrets))
 
     def redact_text(self, text: str) -> str:
         """``text`` with every secret masked."""
