@@ -9,8 +9,8 @@ Parameter decisions (and why):
   parameters when ``capabilities.sampling_params`` is false (GPT-5 reasoning
   models reject them), ``reasoning_effort`` unless both the model and the
   adapter support it, ``seed``/``stop`` when the adapter cannot send them.
-* ``max_tokens``: when neither the caller nor ``model_configs`` set one and
-  the catalog declares the model's ``max_output_tokens``, that value is sent.
+* ``max_tokens``: when neither the caller nor ``model_configs`` set one, the
+  catalog's ``default_max_tokens`` is sent, else its ``max_output_tokens``.
   One provider-independent rule (capabilities are data, no ``if provider``):
   Anthropic requires a value, and for every other provider it means the answer
   is never cut at a provider default lower than the model's real limit
@@ -46,10 +46,11 @@ from inference_core.domain.errors import (
     AllFallbacksFailed,
     ConfigurationError,
     InvalidInputError,
+    InvalidMessageError,
     ProviderError,
     StreamInterrupted,
 )
-from inference_core.domain.messages import ContentPart, Message
+from inference_core.domain.messages import AudioPart, ContentPart, ImagePart, Message
 from inference_core.domain.wire import coerce_messages
 from inference_core.ports.chat import ChatModel
 from inference_core.ports.routing import ModelRouter, ResolvedModel
@@ -91,7 +92,11 @@ def call_params(
     temperature: float | None = None,
     reasoning_effort: ReasoningEffort | None = None,
 ) -> GenerationParams | None:
-    """``params`` with the use-cases' keyword shortcuts applied over it."""
+    """``params`` with the use-cases' keyword shortcuts applied over it.
+
+    Raises:
+        InvalidParameterError: A shortcut is out of bounds (``temperature=5``).
+    """
     shortcuts = {
         k: v
         for k, v in (
@@ -104,7 +109,32 @@ def call_params(
     if not shortcuts:
         return params
     base = params or GenerationParams()
-    return GenerationParams.model_validate({**base.model_dump(exclude_defaults=True), **shortcuts})
+    return GenerationParams.parse({**base.model_dump(exclude_defaults=True), **shortcuts})
+
+
+def _check_media_capabilities(resolved: ResolvedModel, messages: tuple[Message, ...]) -> None:
+    # Only a declared model is refused: an id the catalog does not know may well see.
+    spec = resolved.spec
+    if spec is None:
+        return
+    caps = resolved.capabilities
+    for index, message in enumerate(messages):
+        if isinstance(message.content, str):
+            continue
+        for part in message.content:
+            if isinstance(part, ImagePart) and not caps.vision:
+                what = "images"
+            elif isinstance(part, AudioPart) and not caps.audio_input:
+                what = "audio"
+            else:
+                continue
+            raise InvalidMessageError(
+                f"model {spec.id!r} does not accept {what}: it is declared without "
+                f"{'vision' if what == 'images' else 'audio_input'} (catalog or the config's "
+                "models: entry); remove the part or pick a model that declares it",
+                index=index,
+                field="content",
+            )
 
 
 class ModelCaller:
@@ -201,8 +231,10 @@ class ModelCaller:
                 reason="not accepted by this model or its client path",
             )
         spec = resolved.spec
-        if merged.max_tokens is None and spec is not None and spec.max_output_tokens:
-            update["max_tokens"] = spec.max_output_tokens
+        if merged.max_tokens is None and spec is not None:
+            cap = spec.default_max_tokens or spec.max_output_tokens
+            if cap:
+                update["max_tokens"] = cap
         return merged.model_copy(update=update) if update else merged
 
     def request_for(
@@ -214,7 +246,13 @@ class ModelCaller:
         response_format: ResponseFormat | None = None,
         attempt_timeout: float | None = None,
     ) -> ChatRequest:
-        """The adapter request for ``resolved``."""
+        """The adapter request for ``resolved``.
+
+        Raises:
+            InvalidMessageError: A message holds an image or audio part and the
+                catalog declares the model without vision or audio input.
+        """
+        _check_media_capabilities(resolved, messages)
         return ChatRequest(
             model=resolved.route.api_model,
             messages=messages,
@@ -261,6 +299,10 @@ class ModelCaller:
             cancelled=cancelled,
             ttft_s=ttft,
         )
+        if error is not None:
+            # After the event (which carries the provider's own message): the error that
+            # ends the call names the call's attempts and time.
+            ctx.annotate(error)
         if spent.is_known or spent.cost_usd is not None:
             ctx.usage = ctx.usage + spent
         return spent
@@ -281,7 +323,7 @@ class ModelCaller:
             ctx.attempts += 1
             started = self.clock.now()
             try:
-                response = await chat_model.complete(sent)
+                response = await self._bounded(ctx, chat_model.complete(sent))
             except asyncio.CancelledError:
                 self.record(
                     ctx, resolved, operation="chat", attempt=number, started=started, cancelled=True
@@ -305,6 +347,25 @@ class ModelCaller:
             return response.model_copy(update={"usage": usage})
 
         return await self.retry.run(ctx, attempt)
+
+    @staticmethod
+    async def _bounded(ctx: CallContext, work: Awaitable[R]) -> R:
+        """Await ``work`` but no later than the call's deadline.
+
+        Adapters' own timeouts bound each read or each token, not an attempt as a
+        whole, so the deadline is enforced here: past it the attempt is cancelled
+        and :class:`DeadlineExceeded` (final) is raised.
+        """
+        left = ctx.remaining()
+        if left is None:
+            return await work
+        try:
+            async with asyncio.timeout(max(left, 0.0)) as scope:
+                return await work
+        except TimeoutError as exc:
+            if not scope.expired():
+                raise
+            raise ctx.deadline_error("the attempt was still running when it passed") from exc
 
     # --- fallbacks -------------------------------------------------------------------
 
@@ -359,8 +420,8 @@ class ModelCaller:
                 errors.append(exc)
                 if not falls_back(exc, ctx.policy):
                     break
-        summary = ", ".join(
-            f"{name}: {type(err).__name__}" for name, err in zip(tried, errors, strict=False)
+        summary = "; ".join(
+            f"{name}: {type(err).__name__}: {err}" for name, err in zip(tried, errors, strict=False)
         )
         raise AllFallbacksFailed(
             f"every model tried failed (request {ctx.request_id}): {summary}", errors

@@ -123,17 +123,24 @@ class CallContext:
             return max(left, 0.001)
         return timeout
 
+    def annotate(self, error: BaseException) -> None:
+        """Stamp a provider error with the call's attempts and elapsed time (shown in its text)."""
+        if isinstance(error, ProviderError):
+            error.attempts = self.attempts
+            error.elapsed_s = self.elapsed()
+
     def deadline_error(self, detail: str) -> DeadlineExceeded:
         """A :class:`DeadlineExceeded` naming the last error's provider and model."""
         last = self.last_error
         provider = last.provider if isinstance(last, ProviderError) else None
         model = last.model if isinstance(last, ProviderError) else None
-        return DeadlineExceeded(
-            f"deadline of {self.policy.deadline:g}s for the call: {detail} "
-            f"(after {self.attempts} attempt(s))",
+        error = DeadlineExceeded(
+            f"deadline of {self.policy.deadline:g}s for the call: {detail}",
             provider=provider,
             model=model,
         )
+        self.annotate(error)
+        return error
 
     def check_deadline(self) -> None:
         """Raise :class:`DeadlineExceeded` if the deadline has already passed.

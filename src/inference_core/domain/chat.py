@@ -6,11 +6,13 @@ Unknown numbers are ``None``, never ``0``: a provider that sends no usage gives
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from inference_core.domain.errors import InvalidParameterError
 from inference_core.domain.messages import Message
 
 __all__ = [
@@ -54,6 +56,19 @@ class GenerationParams(BaseModel):
     stop: tuple[str, ...] = ()
     seed: int | None = None
     reasoning_effort: ReasoningEffort | None = None
+
+    @classmethod
+    def parse(cls, values: Mapping[str, Any]) -> GenerationParams:
+        """Build params from a caller's values, failing with the library's own error.
+
+        Raises:
+            InvalidParameterError: A value is out of bounds, of the wrong type or
+                unknown; the message names the parameter, the value and the bound.
+        """
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as exc:
+            raise InvalidParameterError.from_validation(exc) from None
 
     def merged_over(self, defaults: GenerationParams) -> GenerationParams:
         """Return these params with unset fields taken from ``defaults``."""

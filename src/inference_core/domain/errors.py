@@ -11,6 +11,7 @@ these types and at :attr:`ProviderError.retryable`.
     ├── ConfigurationError                 bad/missing config, unknown model route
     │   └── MissingAPIKeyError             provider used with no key configured
     ├── InvalidInputError (ValueError)     caller passed something malformed
+    │   ├── InvalidParameterError          a call parameter out of bounds (temperature=5)
     │   ├── InvalidMessageError            a message / content part is malformed
     │   ├── InvalidImageError              not an image, truncated, too large...
     │   └── TemplateError                  prompt template missing a variable
@@ -60,6 +61,7 @@ __all__ = [
     "InvalidImageError",
     "InvalidInputError",
     "InvalidMessageError",
+    "InvalidParameterError",
     "InvalidRequestError",
     "InvalidResponse",
     "MediaGenerationError",
@@ -110,6 +112,31 @@ class InvalidInputError(InferenceError, ValueError):
     """The caller passed a malformed value; the message names what and where."""
 
 
+class InvalidParameterError(InvalidInputError):
+    """A call parameter (``temperature``, ``max_tokens``...) is out of bounds or mistyped.
+
+    Attributes:
+        param: The first offending parameter's name.
+    """
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        self.param = param
+        super().__init__(message)
+
+    @classmethod
+    def from_validation(cls, error: Any) -> InvalidParameterError:
+        """One readable error from a pydantic ``ValidationError`` over call parameters."""
+        problems: list[str] = []
+        first: str | None = None
+        for item in error.errors(include_url=False):
+            name = ".".join(str(part) for part in item.get("loc", ())) or "params"
+            first = first or name
+            shown = repr(item.get("input"))
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            problems.append(f"{name}={shown}: {item.get('msg', 'invalid')}")
+        return cls("invalid parameter " + "; ".join(problems), param=first)
+
+
 class InvalidMessageError(InvalidInputError):
     """A chat message or content part is malformed.
 
@@ -148,9 +175,14 @@ class ProviderError(InferenceError):
         retryable: Whether repeating the same request may succeed. Each subclass
             has a default; a server's ``x-should-retry`` header overrides it.
         retry_after: Seconds the provider asked us to wait, when it said.
+        attempts: Attempts the logical call had made when this error ended it
+            (set by the use-case; ``None`` for an error raised by an adapter alone).
+        elapsed_s: Seconds the logical call had run when this error ended it.
     """
 
     default_retryable = False
+    attempts: int | None = None
+    elapsed_s: float | None = None
 
     def __init__(
         self,
@@ -174,7 +206,11 @@ class ProviderError(InferenceError):
         origin = "/".join(p for p in (self.provider, self.model) if p)
         status = f"HTTP {self.status}" if self.status is not None else ""
         head = " ".join(p for p in (origin, status) if p)
-        return f"[{head}] {self.message}" if head else self.message
+        text = f"[{head}] {self.message}" if head else self.message
+        if self.attempts is not None and self.elapsed_s is not None:
+            plural = "" if self.attempts == 1 else "s"
+            text += f" (call: {self.attempts} attempt{plural}, {self.elapsed_s:.1f}s in all)"
+        return text
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructors need help to survive pickling (multiprocessing).

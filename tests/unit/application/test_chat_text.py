@@ -41,11 +41,12 @@ async def test_system_and_user_become_two_messages_and_the_result_describes_the_
 
 
 async def test_seed_style_dicts_and_multimodal_user_content_are_accepted() -> None:
-    wired = Wired(fakes={"p1": fake("seen")})
+    cfg = config(models=[spec("sees", "p1", vision=True)])
+    wired = Wired(cfg=cfg, fakes={"p1": fake("seen")})
     image = ImagePart(url="https://example.invalid/cat.png")
 
-    await wired.inference.chat_text([{"role": "user", "content": "one"}])
-    await wired.inference.chat_text(user=(TextPart(text="what is it?"), image))
+    await wired.inference.chat_text([{"role": "user", "content": "one"}], model="sees")
+    await wired.inference.chat_text(user=(TextPart(text="what is it?"), image), model="sees")
 
     first, second = wired.fake("p1").calls
     assert first.messages == (Message.user("one"),)

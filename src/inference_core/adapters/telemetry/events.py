@@ -4,9 +4,10 @@ structlog is imported on the first event, not when this module is imported,
 and the library never configures it: applications decide rendering, levels
 and destinations. Until the application configures structlog, events go to
 the standard ``logging`` logger ``inference_core`` instead of structlog's
-default stdout printer, so an unconfigured application (or the CLI's JSON
-output) is not flooded: info events stay silent unless logging is set up to
-show them, warnings reach stderr like any library warning. Every event is
+default stdout printer. That logger carries a ``NullHandler`` (the standard
+library's advice for libraries), so a script that configured no logging prints
+nothing, not even warnings through logging's last-resort handler; an
+application that configures logging sees the events. Every event is
 passed through a :class:`SecretRedactor` before structlog sees it, so no
 configured key reaches any processor or sink.
 """
@@ -19,6 +20,9 @@ from typing import Any
 from inference_core.adapters.telemetry.redaction import SecretRedactor
 
 __all__ = ["StructlogEventLog"]
+
+# Silent until the application configures logging (then its handlers take over).
+logging.getLogger("inference_core").addHandler(logging.NullHandler())
 
 
 class StructlogEventLog:
