@@ -353,3 +353,49 @@ def test_no_default_model_error_says_what_to_set_or_install() -> None:
     message = str(info.value)
     assert "INFERENCE_DEFAULT_MODEL" in message
     assert "pip install 'inference-core[local]'" in message
+
+
+def test_a_yaml_syntax_error_keeps_pyyamls_context_and_its_position(tmp_path: Path) -> None:
+    message = _error_for(tmp_path, 'default_model: "gpt-4o\nretry:\n  max_attempts: 3\n')
+    assert "invalid YAML: found unexpected end of stream" in message
+    assert "while scanning a quoted scalar at line 1, column 16" in message
+
+
+def test_a_yaml_syntax_error_never_quotes_the_offending_line(tmp_path: Path) -> None:
+    secret = "sk-live-DO-NOT-PRINT-0123456789"
+    message = _error_for(tmp_path, f'api_keys:\n  openai: "{secret}\n')
+    assert secret not in message
+
+
+def test_the_c_loader_is_used_when_pyyaml_has_it() -> None:
+    import yaml
+
+    from inference_core.adapters.config import loader
+
+    expected = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+    assert loader._SafeLoader is expected
+
+
+def test_a_scalar_alias_is_rejected_too(tmp_path: Path) -> None:
+    message = _error_for(tmp_path, "default_model: &m gpt-4o\nfallbacks:\n  gpt-4o: [*m]\n")
+    assert "aliases" in message and "inference_runtime.yaml:1:" in message
+
+
+def _shipped_keyless_example() -> str:
+    text = (Path(__file__).resolve().parents[3] / "inference_runtime.yaml").read_text()
+    block = text.split("# --- example: keyless OpenAI-compatible server ---\n", 1)[1]
+    block = block.split("# --- end of example ---", 1)[0]
+    return "\n".join(line.removeprefix("# ") for line in block.splitlines()) + "\n"
+
+
+def test_the_shipped_keyless_server_example_routes_to_the_openai_sdk_with_no_key(
+    tmp_path: Path,
+) -> None:
+    cfg = write(tmp_path / "inference_runtime.yaml", _shipped_keyless_example())
+    inference = bootstrap(config_path=cfg, environ={})
+    route = inference.route("my-llama")
+    assert route.client is ClientPath.OPENAI_SDK
+    assert route.key_env is None
+    assert inference.router.key_status(route) == "not needed"
+    assert route.api_model == "meta-llama/Llama-3.1-8B-Instruct"
+    assert inference.router.connection(route).base_url == "http://127.0.0.1:8000/v1"

@@ -114,19 +114,64 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """A safe loader that refuses anchors/aliases (no exponential expansion)."""
+#: libyaml's C loader when PyYAML was built with it (about 6x faster), else the Python one.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+
+def _refuse_aliases(root: yaml.Node) -> None:
+    """Raise if any node of the composed document is reached twice (an ``*alias``).
+
+    Composing resolves an alias to the very node its anchor names, so a second
+    visit of one node object is an alias. Checking the composed graph (small,
+    however many times aliases would expand) before constructing anything keeps
+    "billion laughs" documents harmless, and works with the C loader too.
+    """
+    seen: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            mark = node.start_mark
             raise yaml.MarkedYAMLError(
                 "while composing the document",
                 None,
-                "YAML aliases (*name) are not allowed in the runtime config",
+                "YAML anchors and aliases (&name / *name) are not allowed in the runtime config "
+                "(this node is anchored here and used again)",
                 mark,
             )
-        return super().compose_node(parent, index)
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def _load_yaml(text: str) -> Any:
+    loader = _SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _refuse_aliases(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem and, when it has one, its context with that context's position.
+
+    Never ``str(exc)``: that quotes the offending line, which may hold a key.
+    """
+    text = exc.problem or exc.context or "syntax error"
+    mark, context_mark = exc.problem_mark, exc.context_mark
+    if exc.problem and exc.context and context_mark is not None:
+        at = ""
+        if mark is None or (context_mark.line, context_mark.column) != (mark.line, mark.column):
+            at = f" at line {context_mark.line + 1}, column {context_mark.column + 1}"
+        text += f" ({exc.context}{at})"
+    return text
 
 
 def parse_config_text(text: str, *, source: str, is_json: bool = False) -> Any:
@@ -138,7 +183,7 @@ def parse_config_text(text: str, *, source: str, is_json: bool = False) -> Any:
     try:
         if is_json:
             return json.loads(text)
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - safe loader subclass
+        return _load_yaml(text)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(
             f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
@@ -146,7 +191,7 @@ def parse_config_text(text: str, *, source: str, is_json: bool = False) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ConfigurationError(f"{where}: invalid YAML: {exc.problem or exc}") from exc
+        raise ConfigurationError(f"{where}: invalid YAML: {_yaml_problem(exc)}") from exc
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{source}: invalid YAML: {exc}") from exc
 
