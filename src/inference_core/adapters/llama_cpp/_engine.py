@@ -7,12 +7,35 @@ from typing import Any
 
 from llama_cpp import Llama
 from llama_cpp.llama import StoppingCriteriaList
+from llama_cpp.llama_chat_format import ChatFormatterResponse, register_chat_format
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
+from inference_core.adapters.llama_cpp.chat import BUNDLED_CHAT_FORMAT, BUNDLED_STOP
 from inference_core.adapters.llama_cpp.pool import GenerationMonitor, LlamaLoadSpec
 from inference_core.domain.errors import ConfigurationError, InvalidRequestError
 
 __all__ = ["LlamaEngine"]
+
+
+def _format_instruct(messages: list[dict[str, Any]], **_: Any) -> ChatFormatterResponse:
+    """System text, then ``### Instruction:`` / ``### Response:`` turns, ending on a header.
+
+    Earlier user/assistant turns read as worked examples, which is how a base
+    model is best told what to write (few-shot).
+    """
+    parts: list[str] = []
+    for message in messages:
+        content = message.get("content") or ""
+        if message["role"] == "user":
+            parts.append(f"### Instruction:\n{content}\n\n### Response:\n")
+        else:  # system text heads the prompt; an assistant turn answers the one before
+            parts.append(f"{content}\n\n")
+    if not messages or messages[-1]["role"] != "user":
+        parts.append("### Response:\n")
+    return ChatFormatterResponse(prompt="".join(parts), stop=list(BUNDLED_STOP))
+
+
+register_chat_format(BUNDLED_CHAT_FORMAT)(_format_instruct)
 
 
 class _MonitoredLlama(Llama):

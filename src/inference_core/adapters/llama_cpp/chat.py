@@ -76,11 +76,13 @@ SECONDS_PER_TOKEN = 0.25
 _GEMMA = "gemma"
 #: Prompt format for the bundled Gemma 3 270M. It is a BASE model: wrapped in Gemma's
 #: own turn markers it mostly echoes the prompt or drifts into other languages, while
-#: the plain "### Instruction / ### Response" (alpaca) layout gets on-topic answers
-#: (measured on the bundled Q4_K_M file, temperature 0 and 0.7). The alpaca format
-#: keeps system messages, so nothing needs folding.
-BUNDLED_CHAT_FORMAT = "alpaca"
-#: The alpaca layout has no end-of-turn token the base model learned: stop where it
+#: the plain "### Instruction / ### Response" layout gets on-topic answers (measured on
+#: the bundled Q4_K_M file, temperature 0 and 0.7). llama-cpp-python's own "alpaca"
+#: format ends the prompt after the instruction, so the model first writes the
+#: "### Response:" header itself (and it leaked into answers); ours ends with that
+#: header, and earlier turns make few-shot examples. Registered by ``_engine``.
+BUNDLED_CHAT_FORMAT = "inference-core-instruct"
+#: The instruct layout has no end-of-turn token the base model learned: stop where it
 #: starts a new section or emits image placeholders instead of running on.
 BUNDLED_STOP = ("\n###", "<start_of_image>")
 _FINISH = {
