@@ -307,8 +307,9 @@ class ConfiguredModelRouter:
             return self._no_loop
         cache = self._by_loop.get(loop)
         if cache is None:
-            for closed in [other for other in self._by_loop if other.is_closed()]:
-                del self._by_loop[closed]  # closed without shutdown_asyncgens()
+            # list(): loops on other threads (SyncRunner's) may add entries meanwhile.
+            for closed in [other for other in list(self._by_loop) if other.is_closed()]:
+                self._by_loop.pop(closed, None)  # closed without shutdown_asyncgens()
             cache = self._by_loop[loop] = _LoopCache()
             _close_with_loop(self._by_loop, loop, cache)
         return cache
