@@ -42,9 +42,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from inference_core.application.json_schema import schema_errors
+from inference_core.application.json_schema import check_schema, schema_errors
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.chat import FinishReason, ResponseFormat
+from inference_core.domain.errors import InvalidSchemaError
 from inference_core.domain.messages import Message, TextPart
 
 __all__ = [
@@ -93,9 +94,11 @@ class OutputSchema:
             return cls(spec, spec.model_json_schema(), _schema_name(spec.__name__))
         if isinstance(spec, Mapping):
             schema = dict(spec)
+            check_schema(schema)  # an invalid schema is refused before anything is paid for
             return cls(None, schema, _schema_name(str(schema.get("title") or "output")))
-        raise TypeError(
-            f"schema must be a pydantic model class or a JSON Schema dict, not {spec!r}"
+        raise InvalidSchemaError(
+            "schema must be a pydantic model class or a JSON Schema dict, "
+            f"not {type(spec).__name__}"
         )
 
     def validate(self, value: Any) -> tuple[Any, list[str]]:
@@ -148,6 +151,8 @@ def strict_schema(schema: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str
         return _close(root, root), None
     except _NotStrict as exc:
         return None, str(exc)
+    except RecursionError:  # a $ref cycle: strict mode would need it inlined forever
+        return None, "the schema refers to itself ($ref cycle)"
 
 
 class _NotStrict(Exception):
@@ -188,7 +193,10 @@ def _close(node: Any, root: dict[str, Any], path: str = "$") -> Any:
 def _lookup(root: Mapping[str, Any], ref: str) -> dict[str, Any]:
     node: Any = root
     for part in ref.removeprefix("#/").split("/"):
-        node = node[part]
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            raise _NotStrict(f"$ref {ref!r} does not resolve inside the schema") from None
     if not isinstance(node, dict):
         raise _NotStrict(f"$ref {ref!r} does not point to a schema")
     return node

@@ -1,29 +1,32 @@
-"""A small JSON Schema checker for model output (no dependency beyond the standard library).
+"""JSON Schema checks for model output, on the ``jsonschema`` library.
 
-It covers the keywords structured-output schemas use: ``type`` (one or a
-list), ``enum``, ``const``, ``properties``, ``required``,
-``additionalProperties``, ``items``, ``prefixItems``, ``minItems``,
-``maxItems``, ``uniqueItems``, ``minLength``, ``maxLength``, ``pattern``,
-``minimum``, ``maximum``, ``exclusiveMinimum``, ``exclusiveMaximum``,
-``multipleOf``, ``anyOf``, ``oneOf``, ``allOf``, ``not`` and local ``$ref``
-(``#/$defs/...``). Other keywords (``format``, ``title``, ``description``,
-``default``...) are annotations here and are not checked.
+* :func:`check_schema` rejects a schema that is not valid under its own
+  ``$schema`` (Draft 2020-12 when it names none), including patterns that are
+  not regular expressions, before any request is paid for. The error names the
+  schema path.
+* :func:`schema_errors` validates a parsed value and words each error like
+  ``$.items[2].name: expected string, got integer``, short enough to feed back
+  to the model as it is. At most 20 errors are returned.
 
-Errors read like ``$.items[2].name: expected string, got integer`` so they can
-be fed back to the model as they are.
+Validators are built once per schema (schemas are hashed by their canonical
+JSON). ``jsonschema`` is imported on the first schema checked, not with the
+package.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["schema_errors"]
+from inference_core.domain.errors import InvalidSchemaError
+
+__all__ = ["check_schema", "schema_errors"]
 
 _MAX_ERRORS = 20
+#: Nesting beyond this is refused before jsonschema recurses into it.
+MAX_SCHEMA_DEPTH = 64
 
 _TYPE_NAMES = {
     bool: "boolean",
@@ -40,157 +43,178 @@ def _type_name(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
-def _is_type(value: Any, expected: str) -> bool:
-    if expected == "integer":
-        return (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, float) and value.is_integer()
-        )
-    if expected == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if expected == "boolean":
-        return isinstance(value, bool)
-    if expected == "string":
-        return isinstance(value, str)
-    if expected == "array":
-        return isinstance(value, list)
-    if expected == "object":
-        return isinstance(value, dict)
-    if expected == "null":
-        return value is None
-    return True  # unknown type names are not ours to reject
+def _path(parts: Iterable[Any]) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
-def _resolve(root: Mapping[str, Any], ref: str) -> Mapping[str, Any]:
+def _depth(node: Any, limit: int) -> int:
+    # Iterative: a hostile schema must not exhaust the interpreter's stack here either.
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return depth
+        deepest = max(deepest, depth)
+        if isinstance(item, Mapping):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+_CACHE_SIZE = 256
+_validators: dict[str, Any] = {}
+
+
+def _validator(schema: Mapping[str, Any] | bool) -> Any:
+    """The validator for ``schema``, built (and its schema checked) once per distinct schema."""
+    key = _canonical(schema)
+    cached = _validators.get(key)
+    if cached is not None:
+        return cached
+    from jsonschema import validators
+    from jsonschema.exceptions import SchemaError
+
+    # Built from an unsorted copy: errors then come in the schema's own key order.
+    own = json.loads(json.dumps(schema))
+    cls = validators.validator_for(own, default=validators.Draft202012Validator)
+    try:
+        cls.check_schema(own, format_checker=cls.FORMAT_CHECKER)
+    except SchemaError as exc:
+        where = _path(exc.path)  # where in the schema the problem sits
+        raise InvalidSchemaError(f"invalid JSON Schema at {where}: {exc.message}") from None
+    _check_refs(own)
+    if len(_validators) >= _CACHE_SIZE:
+        _validators.pop(next(iter(_validators)))
+    validator = _validators[key] = cls(own)
+    return validator
+
+
+def _check_refs(root: Any) -> None:
+    """Every ``$ref`` must be a JSON pointer into this schema (nothing is ever fetched)."""
+    stack: list[tuple[Any, list[Any]]] = [(root, [])]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, list):
+            stack.extend((v, [*where, i]) for i, v in enumerate(node))
+            continue
+        if not isinstance(node, Mapping):
+            continue
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not _resolves(root, ref):
+            raise InvalidSchemaError(
+                f"invalid JSON Schema at {_path([*where, '$ref'])}: {ref!r} does not point "
+                "into this schema (only local references like '#/$defs/name' are followed)"
+            )
+        stack.extend((v, [*where, k]) for k, v in node.items() if k not in ("enum", "const"))
+
+
+def _resolves(root: Any, ref: str) -> bool:
     if not ref.startswith("#"):
-        raise ValueError(f"only local $ref is supported, got {ref!r}")
-    node: Any = root
-    for raw in ref[1:].split("/")[1:] if ref != "#" else []:
+        return False
+    node = root
+    for raw in ref[1:].split("/")[1:] if ref not in ("#", "#/") else []:
         key = raw.replace("~1", "/").replace("~0", "~")
-        node = node[key]
-    if not isinstance(node, Mapping):
-        raise ValueError(f"$ref {ref!r} does not point to a schema")
-    return node
+        if isinstance(node, Mapping) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return False
+    return isinstance(node, Mapping | bool)
+
+
+def _canonical(schema: Mapping[str, Any] | bool) -> str:
+    if not isinstance(schema, Mapping | bool):
+        raise InvalidSchemaError(
+            f"a JSON Schema must be an object or a boolean, not {type(schema).__name__}"
+        )
+    if _depth(schema, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
+        raise InvalidSchemaError(f"JSON Schema nested deeper than {MAX_SCHEMA_DEPTH} levels")
+    try:
+        return json.dumps(schema, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidSchemaError(f"JSON Schema is not JSON-serialisable: {exc}") from None
+
+
+def check_schema(schema: Mapping[str, Any] | bool) -> None:
+    """Raise :class:`InvalidSchemaError` unless ``schema`` is a valid JSON Schema.
+
+    Raises:
+        InvalidSchemaError: Not JSON, too deep, or invalid under its meta-schema;
+            the message names the schema path.
+    """
+    try:
+        _validator(schema)
+    except RecursionError:
+        raise InvalidSchemaError("JSON Schema too deeply nested to check") from None
+
+
+def _message(error: Any) -> str:
+    keyword, expected, value = error.validator, error.validator_value, error.instance
+    where = _path(error.absolute_path)
+    if keyword == "type":
+        names = [expected] if isinstance(expected, str) else list(expected)
+        return f"{where}: expected {' or '.join(names)}, got {_type_name(value)}"
+    if keyword == "enum":
+        allowed = ", ".join(json.dumps(v) for v in expected)
+        return f"{where}: {json.dumps(value)} is not one of {allowed}"
+    if keyword == "const":
+        return f"{where}: must be {json.dumps(expected)}"
+    if keyword == "required":
+        missing = next((name for name in expected if name not in value), None)
+        return f"{where}: missing required property {missing!r}"
+    if keyword in ("additionalProperties", "unevaluatedProperties") and expected is False:
+        known = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        extra = [
+            k
+            for k in value
+            if k not in known and not any(re.search(p, k) for p in patterns)
+        ]
+        return "; ".join(f"{where}: unexpected property {k!r}" for k in extra) or error.message
+    simple = {
+        "minLength": "shorter than {} characters",
+        "maxLength": "longer than {} characters",
+        "pattern": "does not match pattern {!r}",
+        "minItems": "fewer than {} items",
+        "maxItems": "more than {} items",
+        "minProperties": "fewer than {} properties",
+        "maxProperties": "more than {} properties",
+        "minimum": "must be >= {}",
+        "maximum": "must be <= {}",
+        "exclusiveMinimum": "must be > {}",
+        "exclusiveMaximum": "must be < {}",
+        "multipleOf": "must be a multiple of {}",
+    }
+    if keyword in simple:
+        return f"{where}: {simple[keyword].format(expected)}"
+    if keyword == "uniqueItems":
+        return f"{where}: items must be unique"
+    if keyword == "anyOf":
+        return f"{where}: matches none of the allowed alternatives (anyOf)"
+    if keyword == "oneOf":
+        return f"{where}: must match exactly one alternative (oneOf)"
+    if keyword == "not":
+        return f"{where}: must not match the schema under 'not'"
+    if keyword == "false" or error.schema is False:
+        return f"{where}: no value is allowed here"
+    return f"{where}: {error.message}"
 
 
 def schema_errors(instance: Any, schema: Mapping[str, Any]) -> list[str]:
     """Check ``instance`` (parsed JSON) against ``schema``; return readable errors, [] if valid.
 
-    At most 20 errors are returned (enough to fix, short enough to re-ask with).
+    Raises:
+        InvalidSchemaError: ``schema`` itself is invalid (see :func:`check_schema`).
     """
+    validator = _validator(schema)
     errors: list[str] = []
-    _check(instance, schema, "$", schema, errors)
-    return errors[:_MAX_ERRORS]
-
-
-def _check(
-    value: Any, schema: Mapping[str, Any] | bool, path: str, root: Mapping[str, Any], out: list[str]
-) -> None:
-    if len(out) >= _MAX_ERRORS:
-        return
-    if schema is True:
-        return
-    if schema is False:
-        out.append(f"{path}: no value is allowed here")
-        return
-    if "$ref" in schema:
-        _check(value, _resolve(root, schema["$ref"]), path, root, out)
-        # Siblings of $ref (2019-09+) still apply.
-        schema = {k: v for k, v in schema.items() if k != "$ref"}
-
-    expected = schema.get("type")
-    if expected is not None:
-        names = [expected] if isinstance(expected, str) else list(expected)
-        if not any(_is_type(value, name) for name in names):
-            out.append(f"{path}: expected {' or '.join(names)}, got {_type_name(value)}")
-            return
-    if "enum" in schema and value not in schema["enum"]:
-        allowed = ", ".join(json.dumps(v) for v in schema["enum"])
-        out.append(f"{path}: {json.dumps(value)} is not one of {allowed}")
-    if "const" in schema and value != schema["const"]:
-        out.append(f"{path}: must be {json.dumps(schema['const'])}")
-
-    if isinstance(value, dict):
-        _check_object(value, schema, path, root, out)
-    elif isinstance(value, list):
-        _check_array(value, schema, path, root, out)
-    elif isinstance(value, str):
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            out.append(f"{path}: shorter than {schema['minLength']} characters")
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            out.append(f"{path}: longer than {schema['maxLength']} characters")
-        if "pattern" in schema and re.search(schema["pattern"], value) is None:
-            out.append(f"{path}: does not match pattern {schema['pattern']!r}")
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        _check_number(value, schema, path, out)
-
-    for sub in schema.get("allOf", ()):
-        _check(value, sub, path, root, out)
-    if "anyOf" in schema and not any(_valid(value, s, root) for s in schema["anyOf"]):
-        out.append(f"{path}: matches none of the allowed alternatives (anyOf)")
-    if "oneOf" in schema:
-        matches = sum(_valid(value, s, root) for s in schema["oneOf"])
-        if matches != 1:
-            out.append(f"{path}: must match exactly one alternative (oneOf), matched {matches}")
-    if "not" in schema and _valid(value, schema["not"], root):
-        out.append(f"{path}: must not match the schema under 'not'")
-
-
-def _valid(value: Any, schema: Mapping[str, Any] | bool, root: Mapping[str, Any]) -> bool:
-    probe: list[str] = []
-    _check(value, schema, "$", root, probe)
-    return not probe
-
-
-def _check_object(
-    value: dict[str, Any],
-    schema: Mapping[str, Any],
-    path: str,
-    root: Mapping[str, Any],
-    out: list[str],
-) -> None:
-    properties: Mapping[str, Any] = schema.get("properties", {})
-    for name in schema.get("required", ()):
-        if name not in value:
-            out.append(f"{path}: missing required property {name!r}")
-    extra = schema.get("additionalProperties", True)
-    for name, item in value.items():
-        where = f"{path}.{name}"
-        if name in properties:
-            _check(item, properties[name], where, root, out)
-        elif extra is False:
-            out.append(f"{path}: unexpected property {name!r}")
-        elif isinstance(extra, Mapping):
-            _check(item, extra, where, root, out)
-
-
-def _check_array(
-    value: list[Any], schema: Mapping[str, Any], path: str, root: Mapping[str, Any], out: list[str]
-) -> None:
-    if "minItems" in schema and len(value) < schema["minItems"]:
-        out.append(f"{path}: fewer than {schema['minItems']} items")
-    if "maxItems" in schema and len(value) > schema["maxItems"]:
-        out.append(f"{path}: more than {schema['maxItems']} items")
-    if schema.get("uniqueItems"):
-        seen = [json.dumps(v, sort_keys=True) for v in value]
-        if len(set(seen)) != len(seen):
-            out.append(f"{path}: items must be unique")
-    prefix = schema.get("prefixItems", ())
-    for index, item in enumerate(value):
-        if index < len(prefix):
-            _check(item, prefix[index], f"{path}[{index}]", root, out)
-        elif "items" in schema:
-            _check(item, schema["items"], f"{path}[{index}]", root, out)
-
-
-def _check_number(value: float, schema: Mapping[str, Any], path: str, out: list[str]) -> None:
-    if "minimum" in schema and value < schema["minimum"]:
-        out.append(f"{path}: must be >= {schema['minimum']}")
-    if "maximum" in schema and value > schema["maximum"]:
-        out.append(f"{path}: must be <= {schema['maximum']}")
-    if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-        out.append(f"{path}: must be > {schema['exclusiveMinimum']}")
-    if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-        out.append(f"{path}: must be < {schema['exclusiveMaximum']}")
-    step = schema.get("multipleOf")
-    if step and not math.isclose(value / step, round(value / step), abs_tol=1e-9):
-        out.append(f"{path}: must be a multiple of {step}")
+    try:
+        for error in validator.iter_errors(instance):
+            errors.append(_message(error))
+            if len(errors) >= _MAX_ERRORS:
+                break
+    except RecursionError:
+        errors.append("$: too deeply nested to validate against the schema")
+    return errors

@@ -12,6 +12,7 @@ these types and at :attr:`ProviderError.retryable`.
     │   └── MissingAPIKeyError             provider used with no key configured
     ├── InvalidInputError (ValueError)     caller passed something malformed
     │   ├── InvalidParameterError          a call parameter out of bounds (temperature=5)
+    │   ├── InvalidSchemaError             an output JSON Schema is itself invalid
     │   ├── InvalidMessageError            a message / content part is malformed
     │   ├── InvalidImageError              not an image, truncated, too large...
     │   └── TemplateError                  prompt template missing a variable
@@ -64,6 +65,7 @@ __all__ = [
     "InvalidParameterError",
     "InvalidRequestError",
     "InvalidResponse",
+    "InvalidSchemaError",
     "MediaGenerationError",
     "MissingAPIKeyError",
     "ModelNotFoundError",
@@ -135,6 +137,10 @@ class InvalidParameterError(InvalidInputError):
             shown = shown if len(shown) <= 40 else shown[:37] + "..."
             problems.append(f"{name}={shown}: {item.get('msg', 'invalid')}")
         return cls("invalid parameter " + "; ".join(problems), param=first)
+
+
+class InvalidSchemaError(InvalidInputError):
+    """A JSON Schema given for output (or a tool) is not a valid schema; nothing was sent."""
 
 
 class InvalidMessageError(InvalidInputError):
