@@ -242,3 +242,38 @@ def test_other_client_paths_are_refused() -> None:
     connection = ProviderConnection(provider="openai", client=ClientPath.OPENAI_SDK)
     with pytest.raises(ConfigurationError, match="openai_sdk"):
         create_chat_model(connection)
+
+
+def _message_body(content: Any) -> bytes:
+    return json.dumps(
+        {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": MODEL,
+            "content": content,
+            "stop_reason": "end_turn",
+            "usage": {"input_tokens": 3, "output_tokens": 1},
+        }
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ("nope", "content: expected a list of blocks, got str"),
+        ([{"type": "text"}], "content[0].text: missing"),
+        ([{"type": "text", "text": 5}], "content[0].text: a int, not a string"),
+        ([{"type": "tool_use", "name": "f", "input": {}}], "content[0].id: missing"),
+        ([{"text": "no type"}], "content[0]: a block without a type"),
+    ],
+)
+async def test_a_malformed_message_is_invalid_response_naming_the_field(
+    build: Build, server: FakeServer, content: Any, named: str
+) -> None:
+    from inference_core.domain.errors import InvalidResponse
+
+    server.fault(Fault(raw_body=_message_body(content), path="/v1/messages"))
+    with pytest.raises(InvalidResponse) as caught:
+        await build().complete(chat(Message.user("hi")))
+    assert named in str(caught.value)

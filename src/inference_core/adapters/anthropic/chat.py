@@ -195,18 +195,29 @@ class AnthropicChatModel:
             raise self._malformed(request.model, f"unexpected message shape ({exc})") from exc
 
     def _response(self, raw: AnthropicMessage, request: ChatRequest) -> ChatResponse:
+        # The SDK builds responses without validating them: check the protocol here, so a
+        # malformed answer is an error naming the field, never an empty or "None" text.
+        content: Any = raw.content
+        if not isinstance(content, list):
+            raise self._malformed(
+                request.model, f"content: expected a list of blocks, got {type(content).__name__}"
+            )
         texts: list[str] = []
         calls: list[ToolCall] = []
-        for block in cast("list[Any]", raw.content):
+        for index, block in enumerate(content):
             kind = getattr(block, "type", None)
             if kind == "text":
-                texts.append(str(block.text))
+                texts.append(_field(block, "text", f"content[{index}]", self, request))
             elif kind == "tool_use":
                 calls.append(
                     ToolCall(
-                        id=str(block.id), name=str(block.name), arguments=json.dumps(block.input)
+                        id=_field(block, "id", f"content[{index}]", self, request),
+                        name=_field(block, "name", f"content[{index}]", self, request),
+                        arguments=json.dumps(getattr(block, "input", None) or {}),
                     )
                 )
+            elif not isinstance(kind, str):
+                raise self._malformed(request.model, f"content[{index}]: a block without a type")
         return ChatResponse(
             text="".join(texts),
             model=raw.model or request.model,
@@ -244,8 +255,14 @@ class AnthropicChatModel:
                     start_usage = usage_from_anthropic(getattr(event.message, "usage", None))
                 elif kind == "content_block_delta":
                     delta = event.delta
-                    if getattr(delta, "type", None) == "text_delta" and delta.text:
-                        yield ChatChunk(text=str(delta.text))
+                    if getattr(delta, "type", None) == "text_delta":
+                        text = getattr(delta, "text", None)
+                        if not isinstance(text, str):
+                            raise self._malformed(
+                                request.model, "content_block_delta: a text_delta without text"
+                            )
+                        if text:
+                            yield ChatChunk(text=text)
                 elif kind == "message_delta":
                     finish = _finish_reason(getattr(event.delta, "stop_reason", None))
                     final_usage = usage_from_anthropic(getattr(event, "usage", None))
@@ -269,6 +286,16 @@ class AnthropicChatModel:
         """Close the SDK client (and its connection pool) when this adapter built it."""
         if self._owns_client:
             await self._client.close()
+
+
+def _field(
+    block: Any, name: str, where: str, model: AnthropicChatModel, request: ChatRequest
+) -> str:
+    value = getattr(block, name, None)
+    if not isinstance(value, str):
+        shown = "missing" if value is None else f"a {type(value).__name__}, not a string"
+        raise model._malformed(request.model, f"{where}.{name}: {shown}")
+    return value
 
 
 def _http_client(backend: HttpBackend) -> httpx2.AsyncClient:
