@@ -184,8 +184,10 @@ class ConfiguredModelRouter:
         base_url: str | None = None,
         endpoints: Mapping[str, str] | None = None,
         require_keys: bool = True,
+        redactor: SecretRedactor | None = None,
     ) -> None:
         self.config = config
+        self.redactor = redactor or SecretRedactor()
         self.catalog = catalog
         self._default_model = default_model
         self._env = env
@@ -214,6 +216,7 @@ class ConfiguredModelRouter:
             base_url=base_url or self._base_url,
             endpoints=self._endpoints,
             require_keys=self._require_keys,
+            redactor=self.redactor.including(api_key),
         )
 
     @property
@@ -258,8 +261,17 @@ class ConfiguredModelRouter:
             )
         cached = self._routes.get(name)
         if cached is None:
-            cached = resolve(name, self._table, self.catalog, self._env, source=self.config.source)
-            self._routes[name] = cached
+            try:
+                cached = resolve(
+                    name, self._table, self.catalog, self._env, source=self.config.source
+                )
+            except ConfigurationError as exc:
+                # The "model" may be a ${VAR} that held a key: mask every configured secret.
+                message = self.redactor.redact_text(str(exc))
+            else:
+                self._routes[name] = cached
+                return cached
+            raise ConfigurationError(message)
         return cached
 
     def connection(self, route: Route) -> ProviderConnection:
@@ -441,7 +453,7 @@ class Inference:
             clock=self.clock,
             sleeper=self.sleeper,
             retry=self.retry,
-            redactor=self.redactor.including(key),
+            redactor=self.redactor.including(key),  # same as the derived router's
             ledger=self.ledger,
             runner=self.runner,
             owns_runner=False,
@@ -562,6 +574,7 @@ def bootstrap(
         factory = chat_model_factory or default_chat_model_factory
 
     key = SecretStr(api_key) if isinstance(api_key, str) else api_key
+    redactor = SecretRedactor(_configured_secrets(cfg, loaded.env, key))
     router = ConfiguredModelRouter(
         cfg,
         catalog,
@@ -574,6 +587,7 @@ def bootstrap(
         base_url=base_url,
         endpoints=endpoints,
         require_keys=chat_model is None,  # a fixed (fake) adapter needs no key
+        redactor=redactor,
     )
     return Inference(
         config=cfg,
@@ -585,7 +599,7 @@ def bootstrap(
         clock=clock,
         sleeper=sleeper,
         retry=retry,
-        redactor=SecretRedactor(_configured_secrets(cfg, loaded.env, key)),
+        redactor=redactor,
     )
 
 

@@ -167,11 +167,7 @@ def _message(error: Any) -> str:
     if keyword in ("additionalProperties", "unevaluatedProperties") and expected is False:
         known = error.schema.get("properties", {})
         patterns = error.schema.get("patternProperties", {})
-        extra = [
-            k
-            for k in value
-            if k not in known and not any(re.search(p, k) for p in patterns)
-        ]
+        extra = [k for k in value if k not in known and not any(re.search(p, k) for p in patterns)]
         return "; ".join(f"{where}: unexpected property {k!r}" for k in extra) or error.message
     simple = {
         "minLength": "shorter than {} characters",

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import os
 import re
@@ -90,28 +91,31 @@ def find_config_file(env: Mapping[str, str], start: Path | None = None) -> Path 
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """Parse a ``.env`` file (``KEY=value``, ``export KEY=value``, quotes, ``#`` comments).
+    """Parse a ``.env`` file with python-dotenv (quotes, escapes, ``export``, comments).
 
-    Returns the values; it does not touch ``os.environ``.
+    Returns the values (variables without a value are left out); it does not
+    touch ``os.environ``, and no value appears in any error.
+
+    Raises:
+        ConfigurationError: The file cannot be read or is not UTF-8.
     """
-    values: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.startswith("export "):
-            stripped = stripped[7:].lstrip()
-        key, sep, value = stripped.partition("=")
-        key = key.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise ConfigurationError(f"{path}:{number}: expected KEY=value")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
+    from dotenv.parser import parse_stream
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})"
+    except OSError as exc:
+        message = f"{path}: cannot read: {exc.strerror}"
+    else:
+        values: dict[str, str] = {}
+        for binding in parse_stream(io.StringIO(text)):
+            if binding.error:  # dotenv itself would only log and skip the line
+                raise ConfigurationError(f"{path}:{binding.original.line}: expected KEY=value")
+            if binding.key is not None and binding.value is not None:
+                values[binding.key] = binding.value
+        return values
+    raise ConfigurationError(message)  # outside the handler: no chained cause holding text
 
 
 #: libyaml's C loader when PyYAML was built with it (about 6x faster), else the Python one.
@@ -181,19 +185,54 @@ def parse_config_text(text: str, *, source: str, is_json: bool = False) -> Any:
             f"{source}: larger than {MAX_CONFIG_BYTES} bytes; refusing to parse"
         )
     try:
-        if is_json:
-            return json.loads(text)
-        return _load_yaml(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
-        ) from exc
-    except yaml.MarkedYAMLError as exc:
+        data = json.loads(text) if is_json else _load_yaml(text)
+    except json.JSONDecodeError as exc:  # .doc holds the whole text
+        message = f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}"
+    except yaml.MarkedYAMLError as exc:  # str(exc) quotes the offending line
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ConfigurationError(f"{where}: invalid YAML: {_yaml_problem(exc)}") from exc
+        message = f"{where}: invalid YAML: {_yaml_problem(exc)}"
     except yaml.YAMLError as exc:
-        raise ConfigurationError(f"{source}: invalid YAML: {exc}") from exc
+        message = f"{source}: invalid YAML: {type(exc).__name__}"
+    except RecursionError:
+        message = f"{source}: nested too deeply to parse"
+    except ValueError as exc:  # e.g. Python's limit on the digits of an integer
+        message = f"{source}: {exc}"
+    else:
+        _check_shape(data, source)
+        return data
+    # Raised outside the handler, so no chained cause carries the file's text (or a key in it).
+    raise ConfigurationError(message)
+
+
+#: Deepest nesting accepted in a config file (real ones stay under 10).
+MAX_CONFIG_DEPTH = 32
+#: Longest integer accepted, in digits.
+MAX_INTEGER_DIGITS = 18
+
+
+def _check_shape(data: Any, source: str) -> None:
+    """Refuse nesting and integers no config needs, before anything recurses into them."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_CONFIG_DEPTH:
+            raise ConfigurationError(
+                f"{source}: {_key_path(path[:MAX_CONFIG_DEPTH])}: nested deeper than "
+                f"{MAX_CONFIG_DEPTH} levels"
+            )
+        if isinstance(node, dict):
+            stack.extend((v, (*path, str(k))) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(node))
+        elif (
+            isinstance(node, int)
+            and not isinstance(node, bool)
+            and abs(node) >= 10**MAX_INTEGER_DIGITS
+        ):
+            raise ConfigurationError(
+                f"{source}: {_key_path(path)}: integer longer than {MAX_INTEGER_DIGITS} digits"
+            )
 
 
 def _key_path(path: tuple[str | int, ...]) -> str:
@@ -320,8 +359,16 @@ def _describe_validation(exc: ValidationError, source: str) -> str:
             )
             lines.append(f"{source}: {where}: unknown key{hint}")
         else:
-            lines.append(f"{source}: {where}: {error['msg']} (got {error.get('input')!r:.80})")
+            # The value itself is never shown: it may have come from a key or a ${SECRET}.
+            lines.append(f"{source}: {where}: {error['msg']} (got {_kind(error.get('input'))})")
     return "\n".join(lines)
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), f"a {type(value).__name__}")
 
 
 def config_from_data(data: Any, env: Mapping[str, str], *, source: str) -> RuntimeConfig:
@@ -342,8 +389,9 @@ def config_from_data(data: Any, env: Mapping[str, str], *, source: str) -> Runti
     substituted["source"] = source
     try:
         return RuntimeConfig.model_validate(substituted)
-    except ValidationError as exc:
-        raise ConfigurationError(_describe_validation(exc, source)) from exc
+    except ValidationError as exc:  # its str() quotes input values
+        message = _describe_validation(exc, source)
+    raise ConfigurationError(message)  # no chained cause: see parse_config_text
 
 
 def environment_snapshot(
@@ -404,8 +452,10 @@ def load_runtime(
             )
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigurationError(f"{source}: cannot read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"{source}: not UTF-8 text: {exc.reason}") from exc
+        raise ConfigurationError(f"{source}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # its .object holds the file's bytes
+        raise ConfigurationError(
+            f"{source}: not UTF-8 text (byte {exc.start}: {exc.reason})"
+        ) from None
     data = parse_config_text(text, source=source, is_json=path.suffix == ".json")
     return LoadedRuntime(config_from_data(data, env, source=source), env, path, env_file)
