@@ -262,6 +262,18 @@ async def send_json_with_fault(
         return None
     if fault.error_event_after_chunks is not None:
         return error_response(protocol, 500, fault.message or "Overloaded")
+    if fault.drip_seconds > 0:
+        payload = json_bytes(data)
+        resp = web.StreamResponse(status=200)
+        resp.content_type = "application/json"
+        resp.content_length = len(payload)
+        await resp.prepare(request)
+        step = max(len(payload) // 10, 1)
+        for start in range(0, len(payload), step):
+            await resp.write(payload[start : start + step])
+            await asyncio.sleep(fault.drip_seconds / 10)
+        await resp.write_eof()
+        return resp
     if fault.cut_after_chunks is not None:
         payload = json_bytes(data)
         resp = web.StreamResponse(status=200)

@@ -106,6 +106,9 @@ class Fault:
             protocol terminator is still missing.
         message: Message for the default error body / mid-stream error.
         content_type: Content type sent with ``raw_body`` (default JSON).
+        drip_seconds: For non-streaming requests, send the (complete, valid) body
+            in ten pieces spread over this many seconds: a slow body that no
+            per-read timeout catches.
     """
 
     status: int | None = None
@@ -121,6 +124,7 @@ class Fault:
     clean_cut: bool = False
     message: str | None = None
     content_type: str | None = None
+    drip_seconds: float = 0.0
 
     @property
     def kind(self) -> str:

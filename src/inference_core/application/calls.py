@@ -323,7 +323,7 @@ class ModelCaller:
             ctx.attempts += 1
             started = self.clock.now()
             try:
-                response = await self._bounded(ctx, chat_model.complete(sent))
+                response = await self.bounded(ctx, chat_model.complete(sent))
             except asyncio.CancelledError:
                 self.record(
                     ctx, resolved, operation="chat", attempt=number, started=started, cancelled=True
@@ -349,12 +349,13 @@ class ModelCaller:
         return await self.retry.run(ctx, attempt)
 
     @staticmethod
-    async def _bounded(ctx: CallContext, work: Awaitable[R]) -> R:
+    async def bounded(ctx: CallContext, work: Awaitable[R]) -> R:
         """Await ``work`` but no later than the call's deadline.
 
         Adapters' own timeouts bound each read or each token, not an attempt as a
-        whole, so the deadline is enforced here: past it the attempt is cancelled
-        and :class:`DeadlineExceeded` (final) is raised.
+        whole, so the deadline is enforced here (around a whole answer, and around
+        each step of a stream): past it the work is cancelled and
+        :class:`DeadlineExceeded` (final) is raised.
         """
         left = ctx.remaining()
         if left is None:
@@ -368,6 +369,19 @@ class ModelCaller:
             raise ctx.deadline_error("the attempt was still running when it passed") from exc
 
     # --- fallbacks -------------------------------------------------------------------
+
+    def _resolve(self, ctx: CallContext, model: str | None) -> ResolvedModel:
+        """Route ``model``; the time spent building its adapter is not the call's.
+
+        The first use of a client path imports its SDK and builds its client
+        (a second or two for some SDKs): that is set-up, not waiting on the
+        provider, so it is kept out of the deadline rather than spending it
+        before the first attempt.
+        """
+        began = self.clock.now()
+        resolved = self.router.resolve(model)
+        ctx.exclude(self.clock.now() - began)
+        return resolved
 
     def fallback_chain(self, resolved: ResolvedModel) -> tuple[str, ...]:
         """The configured fallbacks of ``resolved`` (by the name asked for, else its catalog id)."""
@@ -392,7 +406,7 @@ class ModelCaller:
         Raises:
             AllFallbacksFailed: Every model tried failed.
         """
-        primary = self.router.resolve(model)
+        primary = self._resolve(ctx, model)
         try:
             return await run(primary)
         except ProviderError as exc:
@@ -411,7 +425,7 @@ class ModelCaller:
             )
             tried.append(name)
             try:
-                return await run(self.router.resolve(name))
+                return await run(self._resolve(ctx, name))
             except StreamInterrupted:
                 raise
             except ConfigurationError as exc:

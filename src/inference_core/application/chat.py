@@ -462,9 +462,9 @@ class StreamChat:
         chunks: AsyncIterator[ChatChunk] | None = None
         try:
             chunks = resolved.chat_model.stream(sent)
-            first = await anext(chunks, _END)
+            first = await caller.bounded(ctx, anext(chunks, _END))
             while isinstance(first, ChatChunk) and not first.text and not first.is_final:
-                first = await anext(chunks, _END)
+                first = await caller.bounded(ctx, anext(chunks, _END))
             if not isinstance(first, ChatChunk):
                 raise InvalidResponse(
                     "stream ended before its first chunk",
@@ -574,7 +574,8 @@ class StreamChat:
                 if chunk.text:
                     delivered.append(chunk.text)
                     yield chunk
-                chunk = await anext(opened.chunks, _END)
+                # The deadline bounds the whole stream, not only the wait for each event.
+                chunk = await caller.bounded(ctx, anext(opened.chunks, _END))
         except (GeneratorExit, asyncio.CancelledError):
             if not recorded:
                 recorded = True

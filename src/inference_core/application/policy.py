@@ -106,6 +106,11 @@ class CallContext:
         deadline_at = self.deadline_at
         return None if deadline_at is None else deadline_at - self.clock.now()
 
+    def exclude(self, seconds: float) -> None:
+        """Leave ``seconds`` of set-up (building an adapter) out of the deadline and elapsed."""
+        if seconds > 0:
+            self.started += seconds
+
     def elapsed(self) -> float:
         """Seconds since the call began."""
         return self.clock.now() - self.started
