@@ -224,9 +224,11 @@ def test_models_path_prints_the_bundled_gguf_file(config: Path, capsys) -> None:
         assert model.read(4) == b"GGUF"
 
 
-def test_doctor_reports_the_llama_cpp_engine_build(config: Path, capsys) -> None:
+def test_doctor_reports_the_llama_cpp_engine_build(tmp_path: Path, capsys) -> None:
     pytest.importorskip("llama_cpp", reason="needs the 'local' extra")
-    code, out, _ = run(capsys, "--config", str(config), "--output", "json", "doctor")
+    quiet = tmp_path / "quiet.yaml"  # no endpoint to probe: only the engine matters here
+    quiet.write_text("default_model: local/gemma-3-270m\n", encoding="utf-8")
+    code, out, _ = run(capsys, "--config", str(quiet), "--output", "json", "doctor")
     assert code == 0
     checks = {row["check"]: row for row in json.loads(out)}
     engine = checks["llama.cpp engine"]

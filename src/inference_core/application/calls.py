@@ -47,6 +47,7 @@ from inference_core.domain.errors import (
     ConfigurationError,
     InvalidInputError,
     InvalidMessageError,
+    InvalidParameterError,
     ProviderError,
     StreamInterrupted,
 )
@@ -56,7 +57,7 @@ from inference_core.ports.chat import ChatModel
 from inference_core.ports.routing import ModelRouter, ResolvedModel
 from inference_core.ports.runtime import Clock, Sleeper, UsageSink
 
-__all__ = ["MessagesInput", "ModelCaller", "build_messages", "call_params"]
+__all__ = ["MessagesInput", "ModelCaller", "build_messages", "call_params", "check_call_args"]
 
 R = TypeVar("R")
 
@@ -81,8 +82,60 @@ def build_messages(
         return coerce_messages(messages)
     if user is None:
         raise InvalidInputError("no input: pass messages, or user (and optionally system)")
-    head = (Message.system(system),) if system else ()
-    return (*head, Message.user(user))
+    if system is not None and not isinstance(system, str):
+        raise InvalidInputError(f"system must be a string, got {type(system).__name__}")
+    if not isinstance(user, str | tuple | list):
+        raise InvalidInputError(
+            f"user must be a string or a tuple of content parts, got {type(user).__name__}"
+        )
+    loose: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    loose.append({"role": "user", "content": user})
+    return coerce_messages(loose)  # one place checks text and parts
+
+
+def check_call_args(
+    *,
+    model: Any = None,
+    params: Any = None,
+    retry: Any = None,
+    attempt_timeout: Any = None,
+    request_id: Any = None,
+    max_repairs: Any = None,
+) -> None:
+    """Refuse arguments of the wrong type or range up front, naming the argument.
+
+    Raises:
+        InvalidInputError: (or :class:`InvalidParameterError`) naming the argument.
+    """
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        shown = "an empty string" if isinstance(model, str) else type(model).__name__
+        raise InvalidInputError(f"model must be a model id (a non-empty string), got {shown}")
+    if params is not None and not isinstance(params, GenerationParams):
+        raise InvalidParameterError(
+            f"params must be GenerationParams, got {type(params).__name__} "
+            "(build one with GenerationParams.parse({...}))",
+            param="params",
+        )
+    if retry is not None and not isinstance(retry, RetryPolicy):
+        raise InvalidInputError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+    if attempt_timeout is not None and (
+        isinstance(attempt_timeout, bool)
+        or not isinstance(attempt_timeout, int | float)
+        or not attempt_timeout > 0
+    ):
+        raise InvalidParameterError(
+            f"attempt_timeout must be a positive number of seconds, got {attempt_timeout!r:.40}",
+            param="attempt_timeout",
+        )
+    if request_id is not None and not isinstance(request_id, str):
+        raise InvalidInputError(f"request_id must be a string, got {type(request_id).__name__}")
+    if max_repairs is not None and (
+        isinstance(max_repairs, bool) or not isinstance(max_repairs, int) or max_repairs < 0
+    ):
+        raise InvalidParameterError(
+            f"max_repairs must be a whole number >= 0, got {max_repairs!r:.40}",
+            param="max_repairs",
+        )
 
 
 def call_params(

@@ -15,7 +15,13 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel
 
-from inference_core.application.calls import MessagesInput, ModelCaller, build_messages, call_params
+from inference_core.application.calls import (
+    MessagesInput,
+    ModelCaller,
+    build_messages,
+    call_params,
+    check_call_args,
+)
 from inference_core.application.json_output import (
     JSONPlan,
     OutputSchema,
@@ -98,6 +104,13 @@ class ChatText:
             ConfigurationError: The model cannot be routed or has no key.
         """
         caller = self._caller
+        check_call_args(
+            model=model,
+            params=params,
+            retry=retry,
+            attempt_timeout=attempt_timeout,
+            request_id=request_id,
+        )
         ctx = caller.start(retry=retry, request_id=request_id)
         conversation = build_messages(messages, system, user)
         wanted = call_params(
@@ -242,6 +255,14 @@ class ChatJSON:
             AllFallbacksFailed: The model and every fallback failed.
         """
         caller = self._caller
+        check_call_args(
+            model=model,
+            params=params,
+            retry=retry,
+            attempt_timeout=attempt_timeout,
+            request_id=request_id,
+            max_repairs=max_repairs,
+        )
         ctx = caller.start(retry=retry, request_id=request_id)
         conversation = build_messages(messages, system, user)
         output = self._output(schema)
@@ -417,6 +438,13 @@ class StreamChat:
             AllFallbacksFailed: The model and every fallback failed before a first chunk.
         """
         caller = self._caller
+        check_call_args(
+            model=model,
+            params=params,
+            retry=retry,
+            attempt_timeout=attempt_timeout,
+            request_id=request_id,
+        )
         ctx = caller.start(retry=retry, request_id=request_id)
         conversation = build_messages(messages, system, user)
         wanted = call_params(

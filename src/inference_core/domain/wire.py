@@ -32,6 +32,7 @@ from inference_core.domain.messages import (
 )
 
 __all__ = [
+    "check_text",
     "coerce_messages",
     "from_anthropic",
     "from_openai",
@@ -104,6 +105,7 @@ def part_from_openai(
     where = "content" if part_index is None else f"content[{part_index}]"
     try:
         if kind == "text":
+            check_text(raw["text"], index=index, field=where)
             return TextPart(text=raw["text"])
         if kind == "image_url":
             image = raw["image_url"]
@@ -127,7 +129,7 @@ def part_from_openai(
 
 def _message_from_mapping(raw: Mapping[str, Any], index: int) -> Message:
     role = raw.get("role")
-    if role not in _ROLES:
+    if not isinstance(role, str) or role not in _ROLES:
         raise InvalidMessageError(
             f"role must be one of {sorted(_ROLES)}, got {role!r}", index=index, field="role"
         )
@@ -137,6 +139,7 @@ def _message_from_mapping(raw: Mapping[str, Any], index: int) -> Message:
         parsed = ""
     elif isinstance(content, str):
         parsed = content
+        check_text(content, index=index, field="content")
     elif isinstance(content, list | tuple):
         parts: list[ContentPart] = []
         for position, part in enumerate(content):
@@ -162,7 +165,7 @@ def _message_from_mapping(raw: Mapping[str, Any], index: int) -> Message:
         tool_calls = _tool_calls_from_openai(raw["tool_calls"], index)
     try:
         return Message(
-            role=role,
+            role=role,  # type: ignore[arg-type]  # checked against _ROLES above
             content=parsed,
             name=raw.get("name"),
             tool_calls=tool_calls,
@@ -201,6 +204,40 @@ def from_openai(messages: Iterable[Mapping[str, Any]]) -> tuple[Message, ...]:
     return tuple(_message_from_mapping(m, i) for i, m in enumerate(messages))
 
 
+def check_text(text: Any, *, index: int | None = None, field: str | None = None) -> None:
+    """Refuse text that cannot be sent: not a string, or not encodable as UTF-8.
+
+    A lone surrogate (U+D800 to U+DFFF, e.g. from a badly decoded file) would otherwise
+    fail deep inside an SDK while the request is being encoded.
+
+    Raises:
+        InvalidMessageError: Naming the message index, field and position.
+    """
+    if not isinstance(text, str):
+        raise InvalidMessageError(
+            f"text must be a string, got {type(text).__name__}", index=index, field=field
+        )
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidMessageError(
+            f"text is not valid Unicode: a lone surrogate at position {exc.start}",
+            index=index,
+            field=field,
+        ) from None
+
+
+def _check_message_text(message: Message, index: int) -> None:
+    if isinstance(message.content, str):
+        check_text(message.content, index=index, field="content")
+        return
+    for position, part in enumerate(message.content):
+        if isinstance(part, TextPart):
+            check_text(part.text, index=index, field=f"content[{position}]")
+
+
 def coerce_messages(messages: Sequence[Any]) -> tuple[Message, ...]:
     """Accept seed-style loose input and return domain messages.
 
@@ -212,11 +249,17 @@ def coerce_messages(messages: Sequence[Any]) -> tuple[Message, ...]:
     """
     if isinstance(messages, str | bytes | Mapping):
         raise InvalidMessageError("messages must be a list of messages, not a single value")
+    if not isinstance(messages, Iterable):
+        raise InvalidMessageError(
+            f"messages must be a list of messages, got {type(messages).__name__}"
+        )
+    messages = list(messages)
     if not messages:
         raise InvalidMessageError("messages must not be empty")
     out: list[Message] = []
     for index, item in enumerate(messages):
         if isinstance(item, Message):
+            _check_message_text(item, index)
             out.append(item)
         elif isinstance(item, Mapping):
             out.append(_message_from_mapping(item, index))
