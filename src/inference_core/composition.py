@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from inference_core.adapters.config import LoadedRuntime, load_runtime
 from inference_core.adapters.config.settings import InferenceSettings
+from inference_core.adapters.http_errors import scrub_chain
 from inference_core.adapters.telemetry import SecretRedactor, StructlogEventLog
 from inference_core.application import (
     ChatJSON,
@@ -413,6 +414,7 @@ class Inference:
             log=StructlogEventLog(self.redactor),
             clock=self.clock,
             sleeper=self.sleeper,
+            scrub=lambda error: scrub_chain(error, self.redactor.redact_text),
         )
         self.chat_text = ChatText(self.caller)
         self.chat_json = ChatJSON(self.caller)

@@ -50,6 +50,7 @@ from inference_core import (
     bootstrap,
 )
 from inference_core.adapters.config.settings import InferenceSettings
+from inference_core.adapters.telemetry.redaction import MASK
 from inference_core.cli import main as cli_main
 from inference_core.compat.registry import ModelConfig
 from tests.servers import FakeServer, Fault, anthropic_error, openai_error
@@ -367,7 +368,7 @@ async def test_a_key_quoted_back_by_the_server_is_masked(
 
     assert_keys_were_sent(fake, provider)
     error = raised.value
-    assert "[redacted]" in str(error)  # the provider's text is kept, the key is not
+    assert MASK in str(error)  # the provider's text is kept, the key is not (one mask)
     assert_no_leak("log events", [repr(e) for e in events])
     assert_no_leak("the domain error", [str(error), repr(error), repr(vars(error))])
 
@@ -522,3 +523,37 @@ def test_cli_output_never_shows_the_key(
     assert_no_leak("CLI output", printed)
     assert_no_leak("log records", record_texts(caplog.records))
     assert_no_leak("LLMClient repr", [repr(LLMClient(config_path=str(cli_env)))])
+
+
+def _every_attribute(exc: BaseException) -> Iterator[str]:
+    """Every attribute of every exception in the chain, vendor ones included."""
+    from inference_core.adapters.http_errors import exception_chain
+
+    for current in exception_chain(exc):
+        yield repr(current.args)
+        for name, value in vars(current).items():
+            if not name.startswith("__"):
+                yield f"{type(current).__name__}.{name}={value!r}"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_another_configured_key_echoed_by_a_server_is_masked_everywhere(
+    wired: tuple[Inference, RecordingSleeper],
+    fake: FakeServer,
+    provider: Provider,
+) -> None:
+    # The server quotes the OTHER provider's key (a shared gateway), in the message and,
+    # for OpenAI, in the type/param/code fields the SDK copies onto its exception.
+    other = ANTHROPIC_KEY if provider.name == "openai" else OPENAI_KEY
+    if provider.name == "anthropic":
+        body = anthropic_error("authentication_error", f"key {other} is not for this project")
+    else:
+        body = openai_error(f"key {other} is not valid", type_=other, param=other, code=other)
+    inference, _ = wired
+    fake.fault(Fault(status=401, body=body, path=provider.chat_path))
+
+    with pytest.raises(AuthenticationError) as raised:
+        await inference.chat_text(user="Hello there", model=provider.model)
+
+    assert_no_leak("the exception chain", exception_texts(raised.value))
+    assert_no_leak("exception attributes", _every_attribute(raised.value))

@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
 
+from inference_core.adapters.telemetry.redaction import MASK
 from inference_core.domain.errors import (
     AuthenticationError,
     ContentFiltered,
@@ -48,15 +49,15 @@ __all__ = [
     "caused_by_timeout",
     "connection_failure",
     "error_for_status",
+    "exception_chain",
     "parse_retry_after",
     "redact",
+    "scrub_chain",
     "scrub_exception",
     "should_retry_override",
     "stream_cut",
 ]
 
-_MASK = "[redacted]"
-_SCRUBBED_ATTRIBUTES = ("message", "body", "text", "detail")
 
 _CONTEXT_MARKERS = (
     "context_length_exceeded",
@@ -191,17 +192,64 @@ def error_for_status(
     )
 
 
-def _scrub(value: object, secret: str) -> object:
+def _scrub(value: object, mask: Callable[[str], str]) -> object:
     if isinstance(value, str):
-        return value.replace(secret, _MASK) if secret in value else value
+        return mask(value)
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace")
+        masked = mask(text)
+        return value if masked == text else masked.encode()
     if isinstance(value, dict):
-        return {k: _scrub(v, secret) for k, v in value.items()}
+        return {k: _scrub(v, mask) for k, v in value.items()}
     # Exact types only: a NamedTuple (aiohttp's ConnectionKey) cannot be rebuilt from one iterable.
     if type(value) is list:
-        return [_scrub(v, secret) for v in value]
+        return [_scrub(v, mask) for v in value]
     if type(value) is tuple:
-        return tuple(_scrub(v, secret) for v in value)
+        return tuple(_scrub(v, mask) for v in value)
     return value
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything it chains, each once.
+
+    Causes, contexts, exception-group members, and the ``original_exception``
+    links LiteLLM uses.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = (
+            getattr(current, "original_exception", None),
+            current.__cause__,
+            current.__context__,
+            *getattr(current, "exceptions", ()),
+        )
+        todo.extend(e for e in linked if isinstance(e, BaseException))
+
+
+def scrub_chain(exc: BaseException, mask: Callable[[str], str]) -> None:
+    """Apply ``mask`` to every text an exception chain carries, in place.
+
+    Covers ``args`` and every instance attribute (an SDK error's ``.message``,
+    ``.body``, ``.api_message``, ``.type``/``.param``/``.code``, a
+    ``JSONDecodeError``'s ``.doc``...) of every exception in the chain, so a
+    key a server echoed back survives in no rendered traceback and no attribute.
+    """
+    for current in exception_chain(exc):
+        current.args = tuple(_scrub(arg, mask) for arg in current.args)
+        for name, value in list(vars(current).items()):
+            if name.startswith("__"):
+                continue
+            scrubbed = _scrub(value, mask)
+            if scrubbed is not value and scrubbed != value:
+                # A read-only property refuses: its text comes from args, scrubbed above.
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(current, name, scrubbed)
 
 
 def scrub_exception(exc: BaseException, secret: str | None) -> None:
@@ -209,31 +257,17 @@ def scrub_exception(exc: BaseException, secret: str | None) -> None:
 
     Adapters chain vendor exceptions (``raise mapped from exc``) so tracebacks keep
     their evidence; servers sometimes echo the key back in an error message, and a
-    rendered traceback (``logger.exception``, ``--debug``) would then print it.
+    rendered traceback (``logger.exception``, ``--debug``) would then print it. The
+    use-cases then mask every other configured key too (:func:`scrub_chain`).
     """
-    if not secret:
-        return
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        current.args = tuple(_scrub(arg, secret) for arg in current.args)
-        for name in _SCRUBBED_ATTRIBUTES:
-            value = getattr(current, name, None)
-            if value is None:
-                continue
-            scrubbed = _scrub(value, secret)
-            if scrubbed is not value:
-                # A read-only property refuses: its text comes from args, scrubbed above.
-                with contextlib.suppress(AttributeError, TypeError):
-                    setattr(current, name, scrubbed)
-        current = current.__cause__ or current.__context__
+    if secret:
+        scrub_chain(exc, lambda text: redact(text, secret))
 
 
 def redact(text: str, secret: str | None) -> str:
     """Replace every occurrence of ``secret`` in ``text`` (servers sometimes echo keys)."""
     if secret and secret in text:
-        return text.replace(secret, _MASK)
+        return text.replace(secret, MASK)
     return text
 
 

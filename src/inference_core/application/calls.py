@@ -203,6 +203,9 @@ class ModelCaller:
         clock: Time source (tests pass a fake).
         sleeper: Waits between retries (tests pass one that only records).
         rng: Jitter source in [0, 1) (tests pass a constant).
+        scrub: Masks every configured secret in a failed attempt's exception
+            chain, in place, before it is recorded or raised (an adapter masks
+            only its own key; a server may echo another one).
     """
 
     def __init__(
@@ -216,8 +219,10 @@ class ModelCaller:
         clock: Clock | None = None,
         sleeper: Sleeper | None = None,
         rng: Callable[[], float] = random.random,
+        scrub: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.router = router
+        self._scrub = scrub
         self.retry_policy = retry or RetryPolicy()
         self.read_timeout = timeouts.read if timeouts is not None else None
         self.log: EventLog = log or NullEventLog()
@@ -341,6 +346,8 @@ class ModelCaller:
         """Record one finished attempt (events + the call's running usage); return its usage."""
         if error is not None:
             ctx.last_error = error
+            if self._scrub is not None:
+                self._scrub(error)
         spent = self.recorder.record(
             request_id=ctx.request_id,
             resolved=resolved,

@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from inference_core.adapters.http_errors import error_for_status, should_retry_override
+from inference_core.adapters.http_errors import (
+    error_for_status,
+    exception_chain,
+    redact,
+    should_retry_override,
+)
 from inference_core.domain.errors import (
     ConfigurationError,
     ContentFiltered,
@@ -53,28 +58,8 @@ _CUT_WORDS = (
 _NOT_JSON_WORDS = ("empty or invalid response from llm endpoint",)
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its causes/contexts and LiteLLM's ``original_exception`` links."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        for nxt in (
-            getattr(current, "original_exception", None),
-            current.__cause__,
-            current.__context__,
-        ):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-
-
 def _clean(text: str, secret: str | None) -> str:
-    if secret:
-        text = text.replace(secret, "***")
+    text = redact(text, secret)
     text = _PREFIX.sub("", text.strip())
     return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "..."
 
@@ -154,7 +139,7 @@ def map_litellm_error(
     if not isinstance(exc, openai.OpenAIError):
         return None
     ex = litellm.exceptions
-    links = list(_chain(exc))
+    links = list(exception_chain(exc))
     message = _clean(str(getattr(exc, "message", "") or exc), secret) or type(exc).__name__
     response = _http_response(links)
     http_status: int | None = response.status_code if response is not None else None

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import httpx
 
-from inference_core.adapters.http_errors import error_for_status
+from inference_core.adapters.http_errors import error_for_status, redact
 from inference_core.adapters.ollama import DEFAULT_BASE_URL
 from inference_core.domain.errors import (
     ContextWindowExceeded,
@@ -96,8 +96,7 @@ def bearer_token(headers: httpx.Headers) -> str | None:
 
 
 def _short(text: str, secret: str | None) -> str:
-    if secret:
-        text = text.replace(secret, "***")
+    text = redact(text, secret)
     text = text.strip()
     return text if len(text) <= _MAX_ERROR_TEXT else text[:_MAX_ERROR_TEXT] + "..."
 
