@@ -77,6 +77,11 @@ def _validator(schema: Mapping[str, Any] | bool) -> Any:
 
     # Built from an unsorted copy: errors then come in the schema's own key order.
     own = json.loads(json.dumps(schema))
+    dialect = own.get("$schema") if isinstance(own, dict) else None
+    if dialect is not None and not isinstance(dialect, str):  # jsonschema would raise TypeError
+        raise InvalidSchemaError(
+            f"invalid JSON Schema at $.$schema: must be a URI string, not {type(dialect).__name__}"
+        )
     cls = validators.validator_for(own, default=validators.Draft202012Validator)
     try:
         cls.check_schema(own, format_checker=cls.FORMAT_CHECKER)

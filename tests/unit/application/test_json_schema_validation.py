@@ -34,6 +34,8 @@ HOSTILE: list[Any] = [
     "not a schema",
     ["a", "list"],
     {"const": float("nan")},
+    {"$schema": {"not": "a uri"}},
+    {"$schema": 5},
 ]
 
 
