@@ -50,14 +50,21 @@ def _usage(data: dict[str, Any]) -> Usage:
 
 def _content(data: dict[str, Any], *, provider: str, model: str) -> str:
     message = data.get("message")
-    if message is None:
-        return ""
-    if not isinstance(message, dict) or not isinstance(message.get("content", ""), str):
-        raise InvalidResponse(
-            "Ollama sent a malformed 'message' object", provider=provider, model=model
-        )
-    content: str = message.get("content", "")
-    return content
+    if not isinstance(message, dict):
+        shown = "missing" if message is None else f"a {type(message).__name__}, not an object"
+        raise InvalidResponse(f"Ollama's answer has no message: 'message' is {shown}",
+                              provider=provider, model=model)  # fmt: skip
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if content is None and message.get("tool_calls"):
+        return ""  # a tool call carries no text
+    shown = "missing" if content is None else f"a {type(content).__name__}, not a string"
+    raise InvalidResponse(
+        f"Ollama sent a malformed 'message' object: 'message.content' is {shown}",
+        provider=provider,
+        model=model,
+    )
 
 
 def _options(request: ChatRequest) -> dict[str, Any]:

@@ -199,6 +199,14 @@ class OpenAIChatModel:
             raise ValueError("no choices")
         choice = raw.choices[0]
         message = choice.message
+        # The SDK builds responses without validating them: a message with neither text,
+        # nor tool calls, nor a refusal is not an answer, whatever the finish reason.
+        if (
+            message.content is None
+            and not getattr(message, "tool_calls", None)
+            and not getattr(message, "refusal", None)
+        ):
+            raise ValueError("choices[0].message has no content, tool_calls or refusal")
         text = message.content or ""
         refusal = getattr(message, "refusal", None)
         if refusal and not text:
