@@ -53,7 +53,7 @@ def test_runtime_config_routes_each_client_path_to_the_server(routed: BenchConte
     }
     for model, (provider, client, api_model, base_url) in expected.items():
         route = inference.route(model)
-        assert (route.provider, route.client.value, route.api_model) == (
+        assert (route.provider, route.client, route.api_model) == (
             provider,
             client,
             api_model,

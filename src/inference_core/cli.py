@@ -1,6 +1,6 @@
 """The ``inference-core`` command (also ``python -m inference_core``).
 
-Commands: ``chat``, ``models``, ``route``, ``doctor``, ``demo``. Human output by
+Commands: ``chat``, ``models``, ``route``, ``plugins``, ``doctor``, ``demo``. Human output by
 default (rich tables when rich is installed), ``--output json`` for scripts.
 Errors print one line and a hint and exit non-zero; ``--debug`` shows the
 traceback. Secrets are never printed: key status is "configured", "missing"
@@ -34,6 +34,7 @@ from inference_core.domain.errors import (
 )
 from inference_core.domain.images import sniff_image_mime
 from inference_core.domain.messages import ContentPart, ImagePart, Message, TextPart
+from inference_core.domain.routing import Route
 
 __all__ = ["main"]
 
@@ -149,6 +150,29 @@ def cmd_models(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_plugins(args: argparse.Namespace, console: Console) -> int:
+    """List the installed chat adapter plugins, their client paths, and any that failed."""
+    from inference_core.adapters.plugins import installed_plugins
+
+    installed = installed_plugins()
+    rows = [
+        (
+            plugin.name,
+            info.name,
+            ", ".join(info.serves) or ("any other" if info.fallback else "-"),
+            "ready" if plugin.missing() is None else f"needs [{info.extra}]",
+            info.description,
+        )
+        for plugin in installed.plugins
+        for info in plugin.paths
+    ]
+    rows += [(name, "-", "-", f"FAILED: {why}", "") for name, why in installed.failed]
+    console.table(
+        "Chat adapter plugins", ["plugin", "client path", "serves", "status", "about"], rows
+    )
+    return EXIT_ERROR if installed.failed else EXIT_OK
+
+
 def cmd_route(args: argparse.Namespace, console: Console) -> int:
     """Explain how a model resolves, without calling it."""
     inference = _bootstrap(args)
@@ -159,7 +183,7 @@ def cmd_route(args: argparse.Namespace, console: Console) -> int:
             ("model", route.model),
             ("api model", route.api_model),
             ("provider", route.provider),
-            ("client path", route.client.value),
+            ("client path", route.client),
             ("matched rule", route.rule),
             ("key env", route.key_env),
             ("key", inference.router.key_status(route)),
@@ -224,7 +248,8 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
             else f"missing ({entry.env_var or 'no variable'})"
         )
         checks.append((f"key {provider}", status, detail))
-    checks.append(_engine_check())
+    for plugin in inference.router.plugins.plugins:
+        checks.extend(plugin.diagnose())  # e.g. what the llama.cpp engine was built with
     endpoints = dict(inference.config.routing_table().provider_base_url)
     for provider, url in sorted(endpoints.items()):
         result = _reachable(url)
@@ -233,23 +258,6 @@ def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
         )
     console.table("Doctor", ["check", "status", "detail"], checks)
     return EXIT_ERROR if failed else EXIT_OK
-
-
-def _engine_check() -> tuple[str, str, str]:
-    """What the installed llama.cpp engine was built with (no model is loaded)."""
-    from importlib.util import find_spec
-
-    from inference_core.adapters.llama_cpp.cpu_features import engine_features, rejected_features
-
-    if find_spec("llama_cpp") is None:
-        return ("llama.cpp engine", "ok", "not installed (the 'local' extra)")
-    features = engine_features()
-    problems = rejected_features(features)
-    enabled = " ".join(name for name, value in features.items() if value not in ("0", ""))
-    if problems:
-        detail = "; ".join(problems) + " - reinstall with: bash scripts/install_llama_cpp.sh"
-        return ("llama.cpp engine", "warn", detail)
-    return ("llama.cpp engine", "ok", enabled)
 
 
 def _read_prompt(args: argparse.Namespace) -> str:
@@ -394,10 +402,16 @@ def _usage_json(usage: Usage) -> dict[str, Any]:
     }
 
 
+def _embedded(inference: Inference, route: Route) -> bool:
+    """True when ``route``'s client path runs its model in this process (plugin data)."""
+    info = inference.router.plugins.info(route.client)
+    return info is not None and info.embedded
+
+
 def _announce_local_default(inference: Inference, console: Console, model: str | None) -> None:
     if model is None and inference.default_model:
         route = inference.route(None)
-        if route.client.value == "llama_cpp":
+        if _embedded(inference, route):
             console.note(f"using the embedded local model {route.model} (no API key needed)")
 
 
@@ -457,11 +471,6 @@ _DEMO_OUTLINE = (
     Message.assistant(json.dumps(_DEMO_OUTLINE_EXAMPLE)),
     Message.user("Outline a story about a lighthouse keeper and a storm."),
 )
-_EMBEDDED_NOTE = (
-    "note: the embedded model is Gemma 3 270M, a small base model running on this CPU: "
-    "fine for offline demos, tests and schema-constrained JSON, weak at facts and long text. "
-    "Set a provider key and pick a hosted model (--model) for real work."
-)
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -470,15 +479,16 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     model = args.model or inference.default_model
     route = inference.route(model)
     _announce_local_default(inference, console, args.model)
-    if route.client.value == "llama_cpp":
-        console.note(_EMBEDDED_NOTE)
+    if _embedded(inference, route) and route.spec is not None and route.spec.description:
+        # What the embedded model is and is not good for: the catalog says it.
+        console.note(f"note: {route.spec.name or route.model}: {route.spec.description}")
 
     console.line("== 1. Routing (no call is made)")
     console.pairs(
         f"How {route.requested} is served",
         [
             ("provider", route.provider),
-            ("client path", route.client.value),
+            ("client path", route.client),
             ("matched rule", route.rule),
             ("key", inference.router.key_status(route)),
             ("json output", (route.spec.capabilities.json_output.value if route.spec else "-")),
@@ -575,6 +585,9 @@ def build_parser() -> argparse.ArgumentParser:
     route = sub.add_parser("route", help="explain how a model is routed (no call is made)")
     route.add_argument("model")
     route.set_defaults(handler=cmd_route)
+
+    plugins = sub.add_parser("plugins", help="list installed chat adapter plugins")
+    plugins.set_defaults(handler=cmd_plugins)
 
     doctor = sub.add_parser("doctor", help="check config, keys and endpoints")
     doctor.set_defaults(handler=cmd_doctor)

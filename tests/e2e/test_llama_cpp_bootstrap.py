@@ -62,7 +62,7 @@ async def test_a_gguf_path_in_models_config_is_served() -> None:
     )
     inference = bootstrap(config=config, environ={})
     resolved = inference.router.resolve("my-gguf")
-    assert resolved.route.client is ClientPath.LLAMA_CPP
+    assert resolved.route.client == ClientPath.LLAMA_CPP
     assert resolved.route.api_model == str(bundled)
     response = await resolved.chat_model.complete(ask(resolved.route.api_model))
     # A file given by path uses its own chat template; this base model has none, so
@@ -80,7 +80,7 @@ async def test_local_prefix_with_a_path() -> None:
     inference = bootstrap(config=RuntimeConfig(), environ={})
     route = inference.route(f"local/{bundled}")
     assert route.api_model == str(bundled)
-    assert route.client is ClientPath.LLAMA_CPP
+    assert route.client == ClientPath.LLAMA_CPP
 
 
 def test_create_chat_model_uses_the_connection() -> None:

@@ -205,7 +205,7 @@ def test_server_facts_behind_the_declaration(llama_server: LlamaServer) -> None:
 )
 async def test_completion_text_and_usage(inference: Inference, row: Row) -> None:
     route = inference.route(row.model)
-    assert (route.provider, route.client.value, route.key_env) == (row.provider, row.client, None)
+    assert (route.provider, route.client, route.key_env) == (row.provider, row.client, None)
 
     with capture_logs() as events:
         result = await inference.chat_text(

@@ -107,7 +107,7 @@ class AttemptRecorder:
             request_id=request_id,
             model=route.model,
             provider=route.provider,
-            client=route.client.value,
+            client=route.client,
             operation=operation,
             attempt=attempt,
             outcome=outcome,

@@ -13,9 +13,10 @@ order:
    what was tried.
 
 Client path: ``routing.provider_client`` > the catalog's preferred client >
-the provider default (openai -> ``openai_sdk``, or ``gpt5_sdk`` for the GPT-5
-family; anthropic -> ``anthropic_sdk``; ollama -> ``ollama``; local ->
-``llama_cpp``; anything else -> ``litellm``).
+what the installed adapter plugins declare (:class:`~inference_core.domain.plugins.
+ClientPaths`: the path that serves the provider, a model-family path when its
+pattern matches, else the fallback path). Whether a provider needs a key and
+how model ids are written on the wire come from the same declarations.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from inference_core.domain.catalog import ModelCatalog, ModelSpec
 from inference_core.domain.errors import ConfigurationError
+from inference_core.domain.plugins import ClientPaths
 
 __all__ = [
-    "KEYLESS_PROVIDERS",
     "WELL_KNOWN_PROVIDERS",
     "ClientPath",
     "ProviderConnection",
@@ -43,7 +44,11 @@ __all__ = [
 
 
 class ClientPath(StrEnum):
-    """The code path (adapter) that talks to a provider."""
+    """Names of the client paths whose adapters ship with the library.
+
+    A client path is any string an installed adapter plugin declares; these are
+    the built-in ones, as constants (they compare equal to their strings).
+    """
 
     OPENAI_SDK = "openai_sdk"
     GPT5_SDK = "gpt5_sdk"
@@ -62,16 +67,6 @@ WELL_KNOWN_PROVIDERS = frozenset(
     }
 )  # fmt: skip
 
-#: Providers that need no API key unless one is configured explicitly.
-KEYLESS_PROVIDERS = frozenset({"ollama", "local"})
-
-_DEFAULT_CLIENT = {
-    "openai": ClientPath.OPENAI_SDK,
-    "anthropic": ClientPath.ANTHROPIC_SDK,
-    "ollama": ClientPath.OLLAMA,
-    "local": ClientPath.LLAMA_CPP,
-}
-_GPT5_FAMILY = re.compile(r"^gpt-5(\b|[.-])")
 _NOT_ENV_CHARS = re.compile(r"[^A-Z0-9]+")
 
 
@@ -96,15 +91,17 @@ class RoutingTable(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     model_provider: dict[str, str] = Field(default_factory=dict)
-    provider_client: dict[str, ClientPath] = Field(default_factory=dict)
+    provider_client: dict[str, str] = Field(default_factory=dict)
     provider_key_env: dict[str, str | None] = Field(default_factory=dict)
     provider_base_url_env: dict[str, str] = Field(default_factory=dict)
     provider_base_url: dict[str, str] = Field(default_factory=dict)
     provider_default_headers: dict[str, dict[str, str]] = Field(default_factory=dict)
     default_provider: str | None = None
 
-    def known_providers(self, catalog: ModelCatalog) -> frozenset[str]:
-        """Every provider name this table, the catalog or the well-known list mentions."""
+    def known_providers(
+        self, catalog: ModelCatalog, paths: ClientPaths | None = None
+    ) -> frozenset[str]:
+        """Every provider this table, the catalog, the plugins or the well-known list name."""
         named = {
             *self.model_provider.values(),
             *self.provider_client,
@@ -115,7 +112,8 @@ class RoutingTable(BaseModel):
         }
         if self.default_provider:
             named.add(self.default_provider)
-        return WELL_KNOWN_PROVIDERS | catalog.providers() | named
+        served = paths.providers() if paths is not None else frozenset()
+        return WELL_KNOWN_PROVIDERS | catalog.providers() | named | served
 
 
 class Route(BaseModel):
@@ -140,7 +138,7 @@ class Route(BaseModel):
     model: str
     api_model: str
     provider: str
-    client: ClientPath
+    client: str
     key_env: str | None
     base_url_env: str
     base_url: str | None = None
@@ -158,7 +156,7 @@ class ProviderConnection(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     provider: str
-    client: ClientPath
+    client: str
     base_url: str | None = None
     api_key: SecretStr | None = None
     headers: dict[str, str] = Field(default_factory=dict)
@@ -187,16 +185,19 @@ def _split_prefix(model: str, known: frozenset[str]) -> tuple[str, str] | None:
 
 
 def _pick_client(
-    provider: str, api_model: str, table: RoutingTable, spec: ModelSpec | None
-) -> ClientPath:
+    provider: str, api_model: str, table: RoutingTable, spec: ModelSpec | None, paths: ClientPaths
+) -> str:
     if provider in table.provider_client:
         return table.provider_client[provider]
     if spec is not None and spec.client is not None:
-        return ClientPath(spec.client)
-    default = _DEFAULT_CLIENT.get(provider, ClientPath.LITELLM)
-    if default is ClientPath.OPENAI_SDK and _GPT5_FAMILY.match(api_model):
-        return ClientPath.GPT5_SDK
-    return default
+        return spec.client
+    chosen = paths.default_for(provider, api_model)
+    if chosen is None:
+        raise ConfigurationError(
+            f"no installed client path serves provider {provider!r}: set "
+            f"routing.provider_client.{provider} (installed: {', '.join(sorted(paths)) or 'none'})"
+        )
+    return chosen
 
 
 def resolve(
@@ -205,6 +206,7 @@ def resolve(
     catalog: ModelCatalog,
     env: Mapping[str, str],
     *,
+    paths: ClientPaths,
     source: str | None = None,
 ) -> Route:
     """Decide how ``model`` is served (see the module docstring for the rules).
@@ -214,6 +216,7 @@ def resolve(
         table: The routing table from the runtime config.
         catalog: Known models (built-in plus configured).
         env: Environment to read base URL overrides from.
+        paths: The installed client paths and what they declare.
         source: Config file name, quoted in the error when routing fails.
 
     Raises:
@@ -227,7 +230,7 @@ def resolve(
 
     if model in table.model_provider:
         provider, rule = table.model_provider[model], f"routing.model_provider[{model!r}]"
-    elif (split := _split_prefix(model, table.known_providers(catalog))) is not None:
+    elif (split := _split_prefix(model, table.known_providers(catalog, paths))) is not None:
         provider, bare = split
         rule = f"provider prefix {provider!r}"
         if spec is None:
@@ -247,17 +250,19 @@ def resolve(
             "Add the model under routing.model_provider or models:, or use 'provider/model'."
         )
 
-    client = _pick_client(provider, api_model, table, spec)
-    if client is ClientPath.LITELLM and "/" not in api_model:
-        # LiteLLM selects its provider from a "provider/" prefix on the model id.
-        api_model = f"{provider}/{api_model}"
-    elif client is ClientPath.LITELLM and model.startswith(f"{provider}/"):
-        api_model = model
+    client = _pick_client(provider, api_model, table, spec, paths)
+    info = paths.get(client)
+    if info is not None and info.model_ids == "provider_prefixed":
+        # e.g. LiteLLM selects its provider from a "provider/" prefix on the model id.
+        if "/" not in api_model:
+            api_model = f"{provider}/{api_model}"
+        elif model.startswith(f"{provider}/"):
+            api_model = model
 
     if provider in table.provider_key_env:
         key_env = table.provider_key_env[provider]
     else:
-        key_env = None if provider in KEYLESS_PROVIDERS else default_key_env(provider)
+        key_env = None if paths.keyless(provider) else default_key_env(provider)
     base_url_env = table.provider_base_url_env.get(provider, default_base_url_env(provider))
     base_url = env.get(base_url_env) or table.provider_base_url.get(provider)
     return Route(

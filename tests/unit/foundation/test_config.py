@@ -114,7 +114,7 @@ models:
     assert c.api_keys["anthropic"].value is None
     assert c.api_keys["anthropic"].env_var == "ANTHROPIC_API_KEY"
     assert c.routing_table().provider_base_url == {"ollama": "http://localhost:11434"}
-    assert c.routing.provider_client["cfgateway"] is ClientPath.OPENAI_SDK
+    assert c.routing.provider_client["cfgateway"] == ClientPath.OPENAI_SDK
     assert c.routing.provider_default_headers["cfgateway"] == {
         "cf-aig-metadata": '{"run": "local"}'
     }
@@ -334,7 +334,7 @@ def test_repository_example_config_is_valid_with_no_keys() -> None:
 
 
 def test_embedded_model_is_the_default_when_nothing_names_one(tmp_path: Path) -> None:
-    from inference_core.composition import embedded_default
+    from inference_core.adapters.llama_cpp import embedded_default
 
     cfg = write(tmp_path / "inference_runtime.yaml", "{}\n")
     inference = bootstrap(config_path=cfg, environ={}, chat_model=FakeChatModel())
@@ -394,7 +394,7 @@ def test_the_shipped_keyless_server_example_routes_to_the_openai_sdk_with_no_key
     cfg = write(tmp_path / "inference_runtime.yaml", _shipped_keyless_example())
     inference = bootstrap(config_path=cfg, environ={})
     route = inference.route("my-llama")
-    assert route.client is ClientPath.OPENAI_SDK
+    assert route.client == ClientPath.OPENAI_SDK
     assert route.key_env is None
     assert inference.router.key_status(route) == "not needed"
     assert route.api_model == "meta-llama/Llama-3.1-8B-Instruct"

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from inference_core.adapters.plugins import installed_plugins
 from inference_core.domain.catalog import ModelSpec, builtin_catalog
 from inference_core.domain.errors import ConfigurationError
 from inference_core.domain.routing import (
@@ -17,10 +18,12 @@ from inference_core.domain.routing import (
 )
 
 CATALOG = builtin_catalog()
+#: The client paths the built-in adapter plugins declare (what routing reads).
+PATHS = installed_plugins().paths
 
 
 def route(model: str, table: RoutingTable | None = None, env: dict[str, str] | None = None):
-    return resolve(model, table or RoutingTable(), CATALOG, env or {})
+    return resolve(model, table or RoutingTable(), CATALOG, env or {}, paths=PATHS)
 
 
 def test_catalog_entry_routes_to_its_provider_and_default_client() -> None:
@@ -36,11 +39,11 @@ def test_catalog_entry_routes_to_its_provider_and_default_client() -> None:
 
 
 def test_gpt5_family_uses_the_gpt5_client_path() -> None:
-    assert route("gpt-5").client is ClientPath.GPT5_SDK
-    assert route("gpt-5-mini").client is ClientPath.GPT5_SDK
+    assert route("gpt-5").client == ClientPath.GPT5_SDK
+    assert route("gpt-5-mini").client == ClientPath.GPT5_SDK
     # Not in the catalog but clearly GPT-5 family behind an explicit openai prefix.
-    assert route("openai/gpt-5.1-preview").client is ClientPath.GPT5_SDK
-    assert route("openai/gpt-4o-2024-08-06").client is ClientPath.OPENAI_SDK
+    assert route("openai/gpt-5.1-preview").client == ClientPath.GPT5_SDK
+    assert route("openai/gpt-4o-2024-08-06").client == ClientPath.OPENAI_SDK
 
 
 @pytest.mark.parametrize(
@@ -79,7 +82,7 @@ def test_explicit_model_provider_entry_wins_over_catalog() -> None:
     )
     r = route("gpt-4o", table, {"CF_GATEWAY_URL": "https://gw.example/v1"})
     assert r.provider == "gateway"
-    assert r.client is ClientPath.OPENAI_SDK
+    assert r.client == ClientPath.OPENAI_SDK
     assert r.key_env == "CF_GATEWAY_TOKEN"
     assert r.base_url == "https://gw.example/v1"
     assert r.headers == {"cf-aig-metadata": "run-7"}
@@ -92,7 +95,7 @@ def test_alias_resolves_to_the_canonical_catalog_model() -> None:
     r = route("gemini-pro")
     assert r.model == "google-ai-studio/gemini-2.5-flash"
     assert r.provider == "google"
-    assert r.client is ClientPath.LITELLM
+    assert r.client == ClientPath.LITELLM
     assert r.api_model == "gemini/gemini-2.5-flash"
     assert r.key_env == "GOOGLE_API_KEY"
 
@@ -110,7 +113,12 @@ def test_default_provider_catches_unknown_models() -> None:
 def test_unroutable_model_error_lists_everything_tried() -> None:
     with pytest.raises(ConfigurationError) as info:
         resolve(
-            "mystery-model", RoutingTable(), CATALOG, {}, source="/etc/app/inference_runtime.yaml"
+            "mystery-model",
+            RoutingTable(),
+            CATALOG,
+            {},
+            paths=PATHS,
+            source="/etc/app/inference_runtime.yaml",
         )
     message = str(info.value)
     assert "mystery-model" in message
@@ -135,7 +143,7 @@ def test_unknown_prefix_is_not_mistaken_for_a_provider() -> None:
 def test_provider_client_overrides_the_default_client() -> None:
     table = RoutingTable(provider_client={"openrouter": ClientPath.OPENAI_SDK})
     r = route("openrouter/openai/gpt-4o-mini", table)
-    assert r.client is ClientPath.OPENAI_SDK
+    assert r.client == ClientPath.OPENAI_SDK
     assert r.api_model == "openai/gpt-4o-mini"  # no LiteLLM prefix on the OpenAI path
 
 
@@ -160,8 +168,8 @@ def test_base_url_env_overrides_custom_endpoint() -> None:
 
 def test_catalog_preferred_client_is_used() -> None:
     spec = ModelSpec(id="house-model", provider="openai", client="gpt5_sdk")
-    r = resolve("house-model", RoutingTable(), CATALOG.merged([spec]), {})
-    assert r.client is ClientPath.GPT5_SDK
+    r = resolve("house-model", RoutingTable(), CATALOG.merged([spec]), {}, paths=PATHS)
+    assert r.client == ClientPath.GPT5_SDK
 
 
 def test_empty_model_id_is_a_configuration_error() -> None:

@@ -14,16 +14,19 @@ Importing this package does not import the SDK; :func:`create_chat_model` does.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.errors import ConfigurationError
+from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ClientPath, ProviderConnection
+from inference_core.ports.plugins import ChatAdapterPlugin
 
 if TYPE_CHECKING:
     from inference_core.adapters.anthropic.chat import AnthropicChatModel
 
-__all__ = ["CAPABILITIES", "CLIENT_PATHS", "AnthropicChatModel", "create_chat_model"]
+__all__ = ["CAPABILITIES", "CLIENT_PATHS", "PLUGIN", "AnthropicChatModel", "create_chat_model"]
 
 #: The client paths this package serves (docs and bootstrap use it).
 CLIENT_PATHS: tuple[ClientPath, ...] = (ClientPath.ANTHROPIC_SDK,)
@@ -61,7 +64,7 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> Anthrop
     """
     if connection.client not in CLIENT_PATHS:
         raise ConfigurationError(
-            f"the anthropic adapter serves 'anthropic_sdk', not {connection.client.value!r}"
+            f"the anthropic adapter serves 'anthropic_sdk', not {connection.client!r}"
         )
     try:
         from inference_core.adapters.anthropic.chat import AnthropicChatModel
@@ -71,6 +74,27 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> Anthrop
             f"pip install 'inference-core[anthropic]' (missing module: {exc.name})"
         ) from exc
     return AnthropicChatModel(connection, **options)
+
+
+def _missing() -> str | None:
+    return None if find_spec("anthropic") else "anthropic"
+
+
+#: The entry point ``inference_core.chat_adapters: anthropic``.
+PLUGIN = ChatAdapterPlugin(
+    name="anthropic",
+    paths=(
+        ClientPathInfo(
+            name=ClientPath.ANTHROPIC_SDK,
+            serves=("anthropic",),
+            extra="anthropic",
+            description="Anthropic Messages API (native system prompt, image blocks)",
+        ),
+    ),
+    create=create_chat_model,
+    capabilities=CAPABILITIES,
+    missing=_missing,
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -388,10 +388,26 @@ def config_from_data(data: Any, env: Mapping[str, str], *, source: str) -> Runti
         substituted["api_keys"] = _api_key_entries(api_keys, env, source)
     substituted["source"] = source
     try:
-        return RuntimeConfig.model_validate(substituted)
+        config = RuntimeConfig.model_validate(substituted)
     except ValidationError as exc:  # its str() quotes input values
         message = _describe_validation(exc, source)
+    else:
+        _check_client_paths(config, source)
+        return config
     raise ConfigurationError(message)  # no chained cause: see parse_config_text
+
+
+def _check_client_paths(config: RuntimeConfig, source: str) -> None:
+    """Every ``routing.provider_client`` value must name an installed client path."""
+    from inference_core.adapters.plugins import installed_plugins
+
+    plugins = installed_plugins()
+    for provider, path in config.routing.provider_client.items():
+        if path not in plugins.paths:
+            raise ConfigurationError(
+                f"{source}: routing.provider_client.{provider}: "
+                + plugins.unknown_path_message(path)
+            )
 
 
 def environment_snapshot(

