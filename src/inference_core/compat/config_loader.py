@@ -25,30 +25,13 @@ from inference_core.adapters.config import (
     read_env_file,
     substitute_env,
 )
-from inference_core.adapters.config.loader import MAX_CONFIG_BYTES, parse_config_text
+from inference_core.adapters.config.loader import parse_config_text, read_config_file
 from inference_core.domain.config import RuntimeConfig
 from inference_core.domain.errors import ConfigurationError
 
 __all__ = ["ConfigLoader"]
 
 _ENV_FILE = ".env"
-
-
-def _process_environment() -> dict[str, str]:
-    return environment_snapshot(read_dotenv=False)[0]
-
-
-def _read_text(path: Path) -> str:
-    try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ConfigurationError(
-                f"{path}: larger than {MAX_CONFIG_BYTES} bytes; refusing to parse"
-            )
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"{path}: cannot read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"{path}: not UTF-8 text: {exc.reason}") from exc
 
 
 class ConfigLoader:
@@ -70,12 +53,9 @@ class ConfigLoader:
             read_dotenv: Merge the nearest ``.env`` file (searched upward from ``start``).
             start: Directory to search from; the working directory when omitted.
         """
-        env = _process_environment()
-        if read_dotenv:
-            env_file = find_file_upwards(_ENV_FILE, Path(start) if start is not None else None)
-            if env_file is not None:
-                for key, value in read_env_file(env_file).items():
-                    env.setdefault(key, value)
+        env, _ = environment_snapshot(
+            read_dotenv=read_dotenv, start=Path(start) if start is not None else None
+        )
         return env
 
     @staticmethod
@@ -136,7 +116,7 @@ class ConfigLoader:
             raise ConfigurationError(f"{file}: no such config file")
         source = str(file)
         data = parse_config_text(
-            _read_text(file), source=source, is_json=file.suffix.lower() == ".json"
+            read_config_file(file), source=source, is_json=file.suffix.lower() == ".json"
         )
         if data is None:
             return {}

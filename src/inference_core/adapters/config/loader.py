@@ -42,6 +42,7 @@ __all__ = [
     "find_file_upwards",
     "load_runtime",
     "parse_config_text",
+    "read_config_file",
     "read_env_file",
     "substitute_env",
 ]
@@ -429,6 +430,26 @@ def environment_snapshot(
     return env, env_file
 
 
+def read_config_file(path: Path) -> str:
+    """A config file's text, refused past :data:`MAX_CONFIG_BYTES` or when not UTF-8.
+
+    Raises:
+        ConfigurationError: Naming the file; no chained cause carries its bytes.
+    """
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigurationError(
+                f"{path}: larger than {MAX_CONFIG_BYTES} bytes; refusing to parse"
+            )
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # its .object holds the file's bytes
+        raise ConfigurationError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})"
+        ) from None
+
+
 def load_runtime(
     config_path: str | os.PathLike[str] | None = None,
     *,
@@ -460,18 +481,6 @@ def load_runtime(
         return LoadedRuntime(RuntimeConfig(), env, None, env_file)
 
     source = str(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigurationError(
-                f"{source}: larger than {MAX_CONFIG_BYTES} bytes; refusing to parse"
-            )
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"{source}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:  # its .object holds the file's bytes
-        raise ConfigurationError(
-            f"{source}: not UTF-8 text (byte {exc.start}: {exc.reason})"
-        ) from None
+    text = read_config_file(path)
     data = parse_config_text(text, source=source, is_json=path.suffix == ".json")
     return LoadedRuntime(config_from_data(data, env, source=source), env, path, env_file)
