@@ -61,6 +61,7 @@ T = TypeVar("T")
 #: Environment variable name endings that hold secrets (masked in every event).
 _SECRET_ENV_SUFFIXES = ("_API_KEY", "_KEY", "_TOKEN", "_SECRET")
 
+
 @dataclass
 class Inference:
     """The wired library: configuration, catalog, router and use-cases.

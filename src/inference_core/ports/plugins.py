@@ -20,7 +20,7 @@ from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ProviderConnection
 from inference_core.ports.chat import ChatModel
 
-__all__ = ["CHAT_ADAPTERS_GROUP", "ChatAdapterPlugin"]
+__all__ = ["CHAT_ADAPTERS_GROUP", "ChatAdapterPlugin", "requires"]
 
 #: The entry-point group chat adapter plugins register under.
 CHAT_ADAPTERS_GROUP = "inference_core.chat_adapters"
@@ -28,6 +28,16 @@ CHAT_ADAPTERS_GROUP = "inference_core.chat_adapters"
 
 def _always() -> str | None:
     return None
+
+
+def requires(*modules: str) -> Callable[[], str | None]:
+    """A ``missing`` check: the first of ``modules`` not installed (found without importing)."""
+    from importlib.util import find_spec
+
+    def missing() -> str | None:
+        return next((name for name in modules if find_spec(name) is None), None)
+
+    return missing
 
 
 def _no_default() -> str | None:

@@ -14,14 +14,13 @@ Importing this package does not import the SDK; :func:`create_chat_model` does.
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.errors import ConfigurationError
 from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ClientPath, ProviderConnection
-from inference_core.ports.plugins import ChatAdapterPlugin
+from inference_core.ports.plugins import ChatAdapterPlugin, requires
 
 if TYPE_CHECKING:
     from inference_core.adapters.anthropic.chat import AnthropicChatModel
@@ -76,10 +75,6 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> Anthrop
     return AnthropicChatModel(connection, **options)
 
 
-def _missing() -> str | None:
-    return None if find_spec("anthropic") else "anthropic"
-
-
 #: The entry point ``inference_core.chat_adapters: anthropic``.
 PLUGIN = ChatAdapterPlugin(
     name="anthropic",
@@ -93,7 +88,7 @@ PLUGIN = ChatAdapterPlugin(
     ),
     create=create_chat_model,
     capabilities=CAPABILITIES,
-    missing=_missing,
+    missing=requires("anthropic"),
 )
 
 

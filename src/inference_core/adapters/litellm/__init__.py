@@ -14,7 +14,6 @@ the bundled cost map is selected without touching ``os.environ``.
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import Any
 
 from inference_core.adapters.litellm._loader import load_litellm
@@ -28,7 +27,7 @@ from inference_core.adapters.litellm.chat import (
 from inference_core.domain.errors import ConfigurationError
 from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ClientPath, ProviderConnection
-from inference_core.ports.plugins import ChatAdapterPlugin
+from inference_core.ports.plugins import ChatAdapterPlugin, requires
 
 __all__ = [
     "CAPABILITIES",
@@ -72,10 +71,6 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> LiteLLM
     )
 
 
-def _missing() -> str | None:
-    return None if find_spec("litellm") else "litellm"
-
-
 #: The entry point ``inference_core.chat_adapters: litellm``.
 PLUGIN = ChatAdapterPlugin(
     name="litellm",
@@ -90,5 +85,5 @@ PLUGIN = ChatAdapterPlugin(
     ),
     create=create_chat_model,
     capabilities=CAPABILITIES,
-    missing=_missing,
+    missing=requires("litellm"),
 )

@@ -54,7 +54,7 @@ from inference_core.adapters.llama_cpp.pool import (
 from inference_core.domain.errors import ConfigurationError
 from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ProviderConnection
-from inference_core.ports.plugins import ChatAdapterPlugin
+from inference_core.ports.plugins import ChatAdapterPlugin, requires
 
 __all__ = [
     "BUNDLED_MODEL_NAME",
@@ -112,10 +112,6 @@ def embedded_default() -> str | None:
     return EMBEDDED_DEFAULT_MODEL if installed else None
 
 
-def _missing() -> str | None:
-    return None if runtime_available() else "llama_cpp"
-
-
 def diagnose() -> list[tuple[str, str, str]]:
     """The doctor's row: what the installed engine was compiled to use (no model loaded)."""
     from inference_core.adapters.llama_cpp.cpu_features import engine_features, rejected_features
@@ -146,7 +142,7 @@ PLUGIN = ChatAdapterPlugin(
     ),
     create=create_chat_model,
     capabilities=CAPABILITIES,
-    missing=_missing,
+    missing=requires("llama_cpp"),
     default_model=embedded_default,
     diagnose=diagnose,
 )

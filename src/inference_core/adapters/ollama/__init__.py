@@ -16,14 +16,13 @@ Importing this package does not import ``httpx``; building an adapter does.
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.errors import ConfigurationError
 from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ClientPath, ProviderConnection
-from inference_core.ports.plugins import ChatAdapterPlugin
+from inference_core.ports.plugins import ChatAdapterPlugin, requires
 
 if TYPE_CHECKING:
     from inference_core.adapters.ollama._http import build_http_client
@@ -159,10 +158,6 @@ def create_client(connection: ProviderConnection) -> OllamaClient:
     )
 
 
-def _missing() -> str | None:
-    return None if find_spec("httpx") else "httpx"
-
-
 #: The entry point ``inference_core.chat_adapters: ollama``.
 PLUGIN = ChatAdapterPlugin(
     name="ollama",
@@ -177,5 +172,5 @@ PLUGIN = ChatAdapterPlugin(
     ),
     create=create_chat_model,
     capabilities=CAPABILITIES,
-    missing=_missing,
+    missing=requires("httpx"),
 )

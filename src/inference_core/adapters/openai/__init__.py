@@ -12,14 +12,13 @@ Importing this package does not import the SDK; :func:`create_chat_model` does.
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.errors import ConfigurationError
 from inference_core.domain.plugins import ClientPathInfo
 from inference_core.domain.routing import ClientPath, ProviderConnection
-from inference_core.ports.plugins import ChatAdapterPlugin
+from inference_core.ports.plugins import ChatAdapterPlugin, requires
 
 if TYPE_CHECKING:
     from inference_core.adapters.openai.chat import OpenAIChatModel
@@ -81,10 +80,6 @@ def create_chat_model(connection: ProviderConnection, **options: Any) -> OpenAIC
     return OpenAIChatModel(connection, **options)
 
 
-def _missing() -> str | None:
-    return None if find_spec("openai") else "openai"
-
-
 #: The entry point ``inference_core.chat_adapters: openai`` (see ``pyproject.toml``).
 PLUGIN = ChatAdapterPlugin(
     name="openai",
@@ -105,7 +100,7 @@ PLUGIN = ChatAdapterPlugin(
     ),
     create=create_chat_model,
     capabilities=CAPABILITIES,
-    missing=_missing,
+    missing=requires("openai"),
 )
 
 
