@@ -24,10 +24,12 @@ from typing import Any
 
 from PIL import Image
 
+from inference_core.adapters.anthropic.wire import to_anthropic
+from inference_core.adapters.ollama.wire import to_ollama
 from inference_core.compat.input_utils import InputUtils
 from inference_core.domain.context import compress_messages, trim_messages
 from inference_core.domain.tokens import HeuristicTokenCounter, count_tokens
-from inference_core.domain.wire import coerce_messages, to_anthropic, to_ollama, to_openai
+from inference_core.domain.wire import coerce_messages, to_openai
 from inference_core.ports.tokens import TokenCounter
 
 MESSAGES = 100

@@ -13,14 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inference_core.adapters.anthropic.wire import from_anthropic, to_anthropic
+from inference_core.adapters.ollama.wire import to_ollama
 from inference_core.domain.errors import InvalidMessageError
 from inference_core.domain.messages import AudioPart, ImagePart, Message, TextPart, ToolCall
 from inference_core.domain.wire import (
     coerce_messages,
-    from_anthropic,
     from_openai,
-    to_anthropic,
-    to_ollama,
     to_openai,
 )
 

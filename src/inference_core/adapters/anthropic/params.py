@@ -6,7 +6,8 @@ package.
 Rules:
 
 * System and developer messages become the top-level ``system`` field and
-  consecutive same-role messages are merged (:func:`~inference_core.domain.wire.to_anthropic`).
+  consecutive same-role messages are merged
+  (:func:`~inference_core.adapters.anthropic.wire.to_anthropic`).
 * ``max_tokens`` is required by the API: the request's value, else
   :data:`DEFAULT_MAX_TOKENS`.
 * ``stop`` becomes ``stop_sequences``.
@@ -26,8 +27,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from inference_core.adapters.anthropic.wire import to_anthropic
 from inference_core.domain.chat import ChatRequest, ResponseFormat
-from inference_core.domain.wire import to_anthropic
 
 __all__ = ["DEFAULT_MAX_TOKENS", "messages_kwargs", "output_format_param"]
 

@@ -18,10 +18,10 @@ from inference_core.adapters.ollama._http import (
     transport_error,
 )
 from inference_core.adapters.ollama.client import OllamaClient
+from inference_core.adapters.ollama.wire import to_ollama
 from inference_core.domain.catalog import AdapterCapabilities
 from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
 from inference_core.domain.errors import InvalidResponse
-from inference_core.domain.wire import to_ollama
 
 __all__ = ["OllamaChatModel", "chat_body"]
 
