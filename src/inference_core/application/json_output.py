@@ -44,7 +44,7 @@ from pydantic import BaseModel, ValidationError
 
 from inference_core.application.json_schema import check_schema, schema_errors
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
-from inference_core.domain.chat import FinishReason, ResponseFormat
+from inference_core.domain.chat import FinishReason, ResponseFormat, schema_name
 from inference_core.domain.errors import InvalidSchemaError
 from inference_core.domain.messages import Message, TextPart
 
@@ -61,7 +61,6 @@ __all__ = [
     "with_instruction",
 ]
 
-_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 _FENCE = re.compile(r"\A```[A-Za-z0-9_+-]*[ \t]*\r?\n(?P<body>.*?)\r?\n?```\Z", re.DOTALL)
 _SNIPPET_WIDTH = 80
 
@@ -91,11 +90,11 @@ class OutputSchema:
         if spec is None:
             return cls(None, None, "output")
         if isinstance(spec, type) and issubclass(spec, BaseModel):
-            return cls(spec, spec.model_json_schema(), _schema_name(spec.__name__))
+            return cls(spec, spec.model_json_schema(), schema_name(spec.__name__))
         if isinstance(spec, Mapping):
             schema = dict(spec)
             check_schema(schema)  # an invalid schema is refused before anything is paid for
-            return cls(None, schema, _schema_name(str(schema.get("title") or "output")))
+            return cls(None, schema, schema_name(str(schema.get("title") or "output")))
         raise InvalidSchemaError(
             "schema must be a pydantic model class or a JSON Schema dict, "
             f"not {type(spec).__name__}"
@@ -114,10 +113,6 @@ class OutputSchema:
             return None, [f"$: expected a JSON object, got {type(value).__name__}"]
         errors = schema_errors(value, self.schema)
         return (None, errors) if errors else (value, [])
-
-
-def _schema_name(raw: str) -> str:
-    return _NAME_CHARS.sub("_", raw).strip("_")[:64] or "output"
 
 
 def _pydantic_error(error: Any) -> str:

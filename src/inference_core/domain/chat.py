@@ -6,11 +6,12 @@ Unknown numbers are ``None``, never ``0``: a provider that sends no usage gives
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from inference_core.domain.errors import InvalidParameterError
 from inference_core.domain.messages import Message
@@ -24,6 +25,7 @@ __all__ = [
     "ReasoningEffort",
     "ResponseFormat",
     "Usage",
+    "schema_name",
 ]
 
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
@@ -76,6 +78,14 @@ class GenerationParams(BaseModel):
         return defaults.model_copy(update=own) if own else defaults
 
 
+_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def schema_name(raw: str) -> str:
+    """A schema name every structured-output API accepts (``[A-Za-z0-9_-]{1,64}``)."""
+    return _NAME_CHARS.sub("_", raw).strip("_")[:64] or "output"
+
+
 class ResponseFormat(BaseModel):
     """Requested output format.
 
@@ -89,6 +99,12 @@ class ResponseFormat(BaseModel):
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     name: str = "output"
     strict: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _acceptable_name(cls, value: str) -> str:
+        # One place makes the name valid for every provider (OpenAI, LiteLLM...).
+        return schema_name(value)
 
     @model_validator(mode="after")
     def _schema_when_needed(self) -> ResponseFormat:

@@ -17,21 +17,12 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from inference_core.domain.chat import ChatRequest, ResponseFormat
 from inference_core.domain.wire import to_openai
 
-__all__ = ["chat_kwargs", "response_format_param", "schema_name"]
-
-_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
-
-
-def schema_name(name: str) -> str:
-    """A ``json_schema.name`` OpenAI accepts (``[A-Za-z0-9_-]{1,64}``)."""
-    cleaned = _NAME_CHARS.sub("_", name).strip("_")[:64]
-    return cleaned or "output"
+__all__ = ["chat_kwargs", "response_format_param"]
 
 
 def response_format_param(fmt: ResponseFormat | None) -> dict[str, Any] | None:
@@ -48,7 +39,7 @@ def response_format_param(fmt: ResponseFormat | None) -> dict[str, Any] | None:
         return {
             "type": "json_schema",
             "json_schema": {
-                "name": schema_name(fmt.name),
+                "name": fmt.name,  # made acceptable by ResponseFormat itself
                 "schema": fmt.schema_,
                 "strict": fmt.strict,
             },
