@@ -35,7 +35,14 @@ from pydantic import BaseModel, ConfigDict
 
 from inference_core.domain.catalog import ModelSpec
 from inference_core.domain.errors import ContextWindowExceeded, InvalidInputError
-from inference_core.domain.messages import ContentPart, ImagePart, Message, Role, TextPart
+from inference_core.domain.messages import (
+    ContentPart,
+    ImagePart,
+    Message,
+    Role,
+    TextPart,
+    split_data_url,
+)
 from inference_core.domain.tokens import (
     REPLY_PRIMING_TOKENS,
     TextCounter,
@@ -321,9 +328,11 @@ def _image_key(part: ImagePart) -> tuple[str, str]:
     url = part.url or ""
     if part.data is not None:
         return "inline", base64.b64encode(part.data).decode("ascii")
-    if url.startswith("data:"):
-        return "inline", url.partition(",")[2]
-    return "url", url
+    try:
+        split = split_data_url(url)
+    except ValueError:
+        split = None  # malformed: keyed by the whole URL, checked where it is sent
+    return ("inline", split[1]) if split is not None else ("url", url)
 
 
 def _mergeable(message: Message) -> bool:

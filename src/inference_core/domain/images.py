@@ -17,7 +17,7 @@ import struct
 from pydantic import BaseModel, ConfigDict, Field
 
 from inference_core.domain.errors import InvalidImageError
-from inference_core.domain.messages import ImagePart
+from inference_core.domain.messages import ImagePart, split_data_url
 
 __all__ = [
     "CHAT_IMAGE_MIME_TYPES",
@@ -193,12 +193,13 @@ def image_part_head(part: ImagePart, size: int = _HEAD_BYTES) -> bytes | None:
     """
     if part.data is not None:
         return part.data[:size]
-    url = part.url or ""
-    if not url.startswith("data:"):
+    try:
+        split = split_data_url(part.url or "")
+    except ValueError:
         return None
-    header, sep, payload = url.partition(",")
-    if not sep or not header.endswith(";base64"):
+    if split is None:
         return None
+    payload = split[1]
     chars = -(-size // 3) * 4  # whole base64 quanta covering ``size`` bytes
     try:
         return binascii.a2b_base64(payload[:chars])[:size]
@@ -273,10 +274,12 @@ def b64_payload(data: str | bytes) -> bytes:
     """
     text = data.decode("ascii", "replace") if isinstance(data, bytes) else data
     text = text.strip()
-    if text.startswith("data:"):
-        header, sep, text = text.partition(",")
-        if not sep or not header.endswith(";base64"):
-            raise InvalidImageError("data URL must be of the form data:<mime>;base64,<payload>")
+    try:
+        split = split_data_url(text)
+    except ValueError as exc:
+        raise InvalidImageError(str(exc)) from None
+    if split is not None:
+        text = split[1]
     text = "".join(text.split())
     if not text:
         raise InvalidImageError("base64 image data is empty")

@@ -24,6 +24,7 @@ __all__ = [
     "TextPart",
     "ToolCall",
     "parse_data_url",
+    "split_data_url",
 ]
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
@@ -32,18 +33,33 @@ ImageDetail = Literal["auto", "low", "high"]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
+def split_data_url(url: str) -> tuple[str, str] | None:
+    """``(mime, base64 text)`` of a ``data:<mime>;base64,<payload>`` URL, without decoding.
+
+    Returns ``None`` when ``url`` is not a data URL (a remote URL). The one parser
+    of data URLs: converters pass the payload on as it is, checks decode it.
+
+    Raises:
+        ValueError: A data URL that is not base64.
+    """
+    if not url.startswith("data:"):
+        return None
+    header, sep, payload = url.partition(",")
+    if not sep or not header.endswith(";base64"):
+        raise ValueError("data URL must be of the form data:<mime>;base64,<payload>")
+    return header[5:-7] or "application/octet-stream", payload
+
+
 def parse_data_url(url: str) -> tuple[str, bytes]:
     """Split a ``data:<mime>;base64,<payload>`` URL into (mime, bytes).
 
     Raises:
         ValueError: The URL is not a base64 data URL or its payload is not base64.
     """
-    if not url.startswith("data:"):
+    split = split_data_url(url)
+    if split is None:
         raise ValueError("not a data URL")
-    header, sep, payload = url.partition(",")
-    if not sep or not header.endswith(";base64"):
-        raise ValueError("data URL must be of the form data:<mime>;base64,<payload>")
-    mime = header[5:-7] or "application/octet-stream"
+    mime, payload = split
     try:
         return mime, base64.b64decode(payload, validate=True)
     except binascii.Error as exc:

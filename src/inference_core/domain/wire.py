@@ -28,6 +28,7 @@ from inference_core.domain.messages import (
     Message,
     TextPart,
     ToolCall,
+    split_data_url,
 )
 
 __all__ = [
@@ -301,14 +302,7 @@ def image_base64(part: ImagePart, index: int) -> tuple[str, str] | None:
     if part.data is not None:
         mime = part.mime_type or "application/octet-stream"
         return mime, base64.b64encode(part.data).decode("ascii")
-    url = part.url or ""
-    if not url.startswith("data:"):
-        return None
-    header, sep, payload = url.partition(",")
-    if not sep or not header.endswith(";base64"):
-        raise InvalidMessageError(
-            "image data URL must be of the form data:<mime>;base64,<payload>",
-            index=index,
-            field="content",
-        )
-    return header[5:-7] or "application/octet-stream", payload
+    try:
+        return split_data_url(part.url or "")
+    except ValueError as exc:
+        raise InvalidMessageError(f"image {exc}", index=index, field="content") from None
