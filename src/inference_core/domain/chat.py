@@ -26,6 +26,7 @@ __all__ = [
     "ResponseFormat",
     "Usage",
     "schema_name",
+    "token_count",
 ]
 
 ReasoningEffort = Literal["minimal", "low", "medium", "high"]
@@ -46,6 +47,25 @@ class FinishReason(StrEnum):
     """The model asked for tools to be called."""
     UNKNOWN = "unknown"
     """The provider gave no (or an unrecognised) reason."""
+
+    @classmethod
+    def from_openai(cls, raw: object) -> FinishReason:
+        """Map the OpenAI chat-completions vocabulary (the one OpenAI-compatible servers use)."""
+        return _OPENAI_FINISH.get(raw, cls.UNKNOWN) if isinstance(raw, str) else cls.UNKNOWN
+
+
+_OPENAI_FINISH = {
+    "stop": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+    "content_filter": FinishReason.CONTENT_FILTER,
+    "tool_calls": FinishReason.TOOL_CALLS,
+    "function_call": FinishReason.TOOL_CALLS,
+}
+
+
+def token_count(value: object) -> int | None:
+    """A reported token count, or ``None`` when absent or not an integer (a bool is not one)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class GenerationParams(BaseModel):

@@ -18,7 +18,14 @@ from inference_core.adapters.anthropic.errors import map_anthropic_error
 from inference_core.adapters.anthropic.params import messages_kwargs
 from inference_core.adapters.http_errors import redact, stream_cut
 from inference_core.domain.catalog import AdapterCapabilities
-from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
+from inference_core.domain.chat import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    FinishReason,
+    Usage,
+    token_count,
+)
 from inference_core.domain.errors import ConfigurationError, InvalidResponse, ProviderError
 from inference_core.domain.messages import ToolCall
 from inference_core.domain.routing import ProviderConnection
@@ -49,10 +56,6 @@ def _finish_reason(raw: object) -> FinishReason:
     return _FINISH.get(str(raw), FinishReason.UNKNOWN) if raw is not None else FinishReason.UNKNOWN
 
 
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _sum(*values: int | None) -> int | None:
     known = [v for v in values if v is not None]
     return sum(known) if known else None
@@ -66,16 +69,16 @@ def usage_from_anthropic(raw: object) -> Usage:
     """
     if raw is None:
         return Usage()
-    fresh = _count(getattr(raw, "input_tokens", None))
-    read = _count(getattr(raw, "cache_read_input_tokens", None))
-    written = _count(getattr(raw, "cache_creation_input_tokens", None))
+    fresh = token_count(getattr(raw, "input_tokens", None))
+    read = token_count(getattr(raw, "cache_read_input_tokens", None))
+    written = token_count(getattr(raw, "cache_creation_input_tokens", None))
     details = getattr(raw, "output_tokens_details", None)
     return Usage(
         input_tokens=_sum(fresh, read, written) if fresh is not None else None,
-        output_tokens=_count(getattr(raw, "output_tokens", None)),
+        output_tokens=token_count(getattr(raw, "output_tokens", None)),
         cached_tokens=read,
         cache_write_tokens=written,
-        reasoning_tokens=_count(getattr(details, "thinking_tokens", None)),
+        reasoning_tokens=token_count(getattr(details, "thinking_tokens", None)),
     )
 
 

@@ -14,7 +14,14 @@ from inference_core.adapters.litellm._clients import close_sessions_of_running_l
 from inference_core.adapters.litellm._errors import map_litellm_error
 from inference_core.adapters.litellm._loader import load_litellm
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
-from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
+from inference_core.domain.chat import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    FinishReason,
+    Usage,
+    token_count,
+)
 from inference_core.domain.errors import ConfigurationError, InvalidResponse, ProviderError
 from inference_core.domain.wire import to_openai
 
@@ -47,31 +54,11 @@ CAPABILITIES = AdapterCapabilities(
     ),
 )
 
-_FINISH = {
-    "stop": FinishReason.STOP,
-    "length": FinishReason.LENGTH,
-    "content_filter": FinishReason.CONTENT_FILTER,
-    "tool_calls": FinishReason.TOOL_CALLS,
-    "function_call": FinishReason.TOOL_CALLS,
-}
-
 #: Sent as the key to a keyless custom endpoint, so LiteLLM never falls back to env keys.
 KEYLESS_PLACEHOLDER = "no-key"
 
 #: Returns the ``litellm`` module (blocking; may import it).
 Loader = Callable[[], ModuleType]
-
-
-def _finish(reason: Any) -> FinishReason:
-    return (
-        _FINISH.get(reason, FinishReason.UNKNOWN)
-        if isinstance(reason, str)
-        else (FinishReason.UNKNOWN)
-    )
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _cost(value: Any) -> float | None:
@@ -86,15 +73,15 @@ def _usage(raw: Any, cost: Any = None) -> Usage:
         return Usage()
     prompt_details = getattr(raw, "prompt_tokens_details", None)
     completion_details = getattr(raw, "completion_tokens_details", None)
-    cache_write = _int(getattr(raw, "cache_creation_input_tokens", None))
+    cache_write = token_count(getattr(raw, "cache_creation_input_tokens", None))
     if cache_write is None:
-        cache_write = _int(getattr(prompt_details, "cache_creation_tokens", None))
+        cache_write = token_count(getattr(prompt_details, "cache_creation_tokens", None))
     usage = Usage(
-        input_tokens=_int(getattr(raw, "prompt_tokens", None)),
-        output_tokens=_int(getattr(raw, "completion_tokens", None)),
-        cached_tokens=_int(getattr(prompt_details, "cached_tokens", None)),
+        input_tokens=token_count(getattr(raw, "prompt_tokens", None)),
+        output_tokens=token_count(getattr(raw, "completion_tokens", None)),
+        cached_tokens=token_count(getattr(prompt_details, "cached_tokens", None)),
         cache_write_tokens=cache_write,
-        reasoning_tokens=_int(getattr(completion_details, "reasoning_tokens", None)),
+        reasoning_tokens=token_count(getattr(completion_details, "reasoning_tokens", None)),
     )
     if not usage.is_known:
         return usage
@@ -274,7 +261,7 @@ class LiteLLMChatModel:
         return ChatResponse(
             text=content if isinstance(content, str) else "",
             model=str(getattr(response, "model", None) or model),
-            finish_reason=_finish(getattr(choice, "finish_reason", None)),
+            finish_reason=FinishReason.from_openai(getattr(choice, "finish_reason", None)),
             usage=_usage(getattr(response, "usage", None), hidden.get("response_cost")),
             response_id=getattr(response, "id", None),
         )
@@ -303,7 +290,7 @@ class LiteLLMChatModel:
                         yield ChatChunk(text=text)
                     reason = getattr(choice, "finish_reason", None)
                     if reason:
-                        finish = _finish(reason)
+                        finish = FinishReason.from_openai(reason)
                 raw_usage = getattr(chunk, "usage", None)
                 if raw_usage is not None:
                     usage = _usage(raw_usage, getattr(raw_usage, "cost", None))

@@ -85,19 +85,7 @@ BUNDLED_CHAT_FORMAT = "inference-core-instruct"
 #: The instruct layout has no end-of-turn token the base model learned: stop where it
 #: starts a new section or emits image placeholders instead of running on.
 BUNDLED_STOP = ("\n###", "<start_of_image>")
-_FINISH = {
-    "stop": FinishReason.STOP,
-    "length": FinishReason.LENGTH,
-    "tool_calls": FinishReason.TOOL_CALLS,
-    "function_call": FinishReason.TOOL_CALLS,
-}
 _END = object()  # worker -> event loop: the generation is over
-
-
-def _finish(value: Any) -> FinishReason:
-    if not isinstance(value, str):
-        return FinishReason.UNKNOWN
-    return _FINISH.get(value, FinishReason.UNKNOWN)
 
 
 def _plain_text(message: Message, index: int) -> str:
@@ -378,7 +366,7 @@ class LlamaCppChatModel:
             return ChatResponse(
                 text=text,
                 model=model,
-                finish_reason=_finish(choice.get("finish_reason")),
+                finish_reason=FinishReason.from_openai(choice.get("finish_reason")),
                 usage=Usage(
                     input_tokens=usage.get("prompt_tokens"),
                     output_tokens=usage.get("completion_tokens"),
@@ -454,7 +442,7 @@ class LlamaCppChatModel:
             raise InvalidResponse(
                 "llama.cpp streamed a malformed chunk", provider=self._provider, model=model
             ) from exc
-        return text, (None if reason is None else _finish(reason))
+        return text, (None if reason is None else FinishReason.from_openai(reason))
 
     @staticmethod
     def _stream_usage(monitor: GenerationMonitor, finish: FinishReason) -> Usage:

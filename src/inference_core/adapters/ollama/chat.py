@@ -20,7 +20,14 @@ from inference_core.adapters.ollama._http import (
 from inference_core.adapters.ollama.client import OllamaClient
 from inference_core.adapters.ollama.wire import to_ollama
 from inference_core.domain.catalog import AdapterCapabilities
-from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
+from inference_core.domain.chat import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    FinishReason,
+    Usage,
+    token_count,
+)
 from inference_core.domain.errors import InvalidResponse
 
 __all__ = ["OllamaChatModel", "chat_body"]
@@ -35,16 +42,11 @@ def _finish_reason(data: dict[str, Any]) -> FinishReason:
     return _FINISH.get(reason, FinishReason.UNKNOWN)
 
 
-def _count(value: Any) -> int | None:
-    # bool is an int subclass; a count is never a bool.
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _usage(data: dict[str, Any]) -> Usage:
     # Ollama omits prompt_eval_count when the whole prompt came from its cache: unknown, not 0.
     return Usage(
-        input_tokens=_count(data.get("prompt_eval_count")),
-        output_tokens=_count(data.get("eval_count")),
+        input_tokens=token_count(data.get("prompt_eval_count")),
+        output_tokens=token_count(data.get("eval_count")),
     )
 
 

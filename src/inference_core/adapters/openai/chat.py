@@ -21,7 +21,14 @@ from inference_core.adapters.openai import CAPABILITIES
 from inference_core.adapters.openai.errors import map_openai_error
 from inference_core.adapters.openai.params import chat_kwargs
 from inference_core.domain.catalog import AdapterCapabilities
-from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
+from inference_core.domain.chat import (
+    ChatChunk,
+    ChatRequest,
+    ChatResponse,
+    FinishReason,
+    Usage,
+    token_count,
+)
 from inference_core.domain.errors import (
     ConfigurationError,
     ContentFiltered,
@@ -44,23 +51,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: the SDK's default httpx transport; ``auto``: aiohttp when installed, else httpx.
 HttpBackend = Literal["auto", "aiohttp", "httpx"]
 
-_FINISH = {
-    "stop": FinishReason.STOP,
-    "length": FinishReason.LENGTH,
-    "content_filter": FinishReason.CONTENT_FILTER,
-    "tool_calls": FinishReason.TOOL_CALLS,
-    "function_call": FinishReason.TOOL_CALLS,
-}
-
-
-def _finish_reason(raw: object) -> FinishReason:
-    return _FINISH.get(str(raw), FinishReason.UNKNOWN) if raw is not None else FinishReason.UNKNOWN
-
-
-def _count(value: object) -> int | None:
-    """A reported token count, or ``None`` when absent or not an integer."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
 
 def usage_from_openai(raw: CompletionUsage | None) -> Usage:
     """Domain usage from an OpenAI ``usage`` object (``None`` fields where unreported)."""
@@ -69,11 +59,11 @@ def usage_from_openai(raw: CompletionUsage | None) -> Usage:
     prompt = getattr(raw, "prompt_tokens_details", None)
     completion = getattr(raw, "completion_tokens_details", None)
     return Usage(
-        input_tokens=_count(getattr(raw, "prompt_tokens", None)),
-        output_tokens=_count(getattr(raw, "completion_tokens", None)),
-        cached_tokens=_count(getattr(prompt, "cached_tokens", None)),
-        cache_write_tokens=_count(getattr(prompt, "cache_write_tokens", None)),
-        reasoning_tokens=_count(getattr(completion, "reasoning_tokens", None)),
+        input_tokens=token_count(getattr(raw, "prompt_tokens", None)),
+        output_tokens=token_count(getattr(raw, "completion_tokens", None)),
+        cached_tokens=token_count(getattr(prompt, "cached_tokens", None)),
+        cache_write_tokens=token_count(getattr(prompt, "cache_write_tokens", None)),
+        reasoning_tokens=token_count(getattr(completion, "reasoning_tokens", None)),
     )
 
 
@@ -218,7 +208,7 @@ class OpenAIChatModel:
         return ChatResponse(
             text=text,
             model=raw.model or request.model,
-            finish_reason=_finish_reason(choice.finish_reason),
+            finish_reason=FinishReason.from_openai(choice.finish_reason),
             usage=usage_from_openai(raw.usage),
             response_id=raw.id or None,
             tool_calls=_tool_calls(getattr(message, "tool_calls", None)),
@@ -267,7 +257,7 @@ class OpenAIChatModel:
                     if delta is not None and getattr(delta, "refusal", None):
                         refusal.append(str(delta.refusal))
                     if choice.finish_reason is not None:
-                        finish = _finish_reason(choice.finish_reason)
+                        finish = FinishReason.from_openai(choice.finish_reason)
         except openai.OpenAIError as exc:
             raise self._error(exc, request.model, in_stream=True) from exc
         except json.JSONDecodeError as exc:
