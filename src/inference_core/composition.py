@@ -252,9 +252,7 @@ def bootstrap(
     if settings is None:
         # An explicit environ replaces os.environ entirely (model_construct reads no env).
         settings = (
-            InferenceSettings()
-            if environ is None
-            else InferenceSettings.model_construct(**_settings_from(environ))
+            InferenceSettings() if environ is None else InferenceSettings.from_environ(environ)
         )
     loaded: LoadedRuntime
     if config is not None:
@@ -319,15 +317,3 @@ def _configured_secrets(
     for name, value in env.items():
         if name in key_vars or name.upper().endswith(_SECRET_ENV_SUFFIXES):
             yield value
-
-
-def _settings_from(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Settings values from an explicit environment mapping (tests, embedding apps)."""
-    values: dict[str, Any] = {}
-    if environ.get("INFERENCE_DEFAULT_MODEL"):
-        values["default_model"] = environ["INFERENCE_DEFAULT_MODEL"]
-    if environ.get("INFERENCE_RUNTIME_CONFIG"):
-        values["runtime_config"] = Path(environ["INFERENCE_RUNTIME_CONFIG"])
-    if environ.get("OLLAMA_BASE_URL"):
-        values["ollama_base_url"] = environ["OLLAMA_BASE_URL"]
-    return values

@@ -399,3 +399,15 @@ def test_the_shipped_keyless_server_example_routes_to_the_openai_sdk_with_no_key
     assert inference.router.key_status(route) == "not needed"
     assert route.api_model == "meta-llama/Llama-3.1-8B-Instruct"
     assert inference.router.connection(route).base_url == "http://127.0.0.1:8000/v1"
+
+
+def test_an_explicit_environ_is_read_with_the_settings_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("FROM_DOTENV=1\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    honoured = bootstrap(environ={"INFERENCE_READ_DOTENV": "false"})
+    assert honoured.env_file is None and "FROM_DOTENV" not in honoured.router.env
+    default = bootstrap(environ={"INFERENCE_DEFAULT_MODEL": "gpt-4o"})
+    assert default.env_file == tmp_path / ".env" and default.router.env["FROM_DOTENV"] == "1"
+    assert default.default_model == "gpt-4o"

@@ -6,10 +6,11 @@ Environment variables win over ``.env`` values; nothing is written back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 __all__ = ["InferenceSettings"]
 
@@ -33,3 +34,26 @@ class InferenceSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("OLLAMA_BASE_URL", "ollama_base_url")
     )
     read_dotenv: bool = True
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> InferenceSettings:
+        """Settings read from ``environ`` instead of ``os.environ`` (tests, embedding apps).
+
+        The same pydantic-settings mapping (prefix, aliases, parsing) as the
+        process environment; ``os.environ`` and ``.env`` are not consulted.
+        """
+        source = _MappingSource(cls, environ)
+        return cls.model_validate(source())
+
+
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = dict(environ)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        if self.case_sensitive:
+            return dict(self._environ)
+        return {name.lower(): value for name, value in self._environ.items()}
