@@ -10,7 +10,7 @@ routing to its client path fails with that reason.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 
@@ -74,6 +74,19 @@ class InstalledPlugins:
                 f"(missing module: {missing})"
             )
         return plugin.create(connection)
+
+    def check_client_paths(self, client_paths: Mapping[str, str], source: str) -> None:
+        """Refuse a ``routing.provider_client`` entry naming no installed client path.
+
+        Raises:
+            ConfigurationError: Naming ``source``, the key and the installed paths.
+        """
+        for provider, path in client_paths.items():
+            if path not in self.paths:
+                raise ConfigurationError(
+                    f"{source}: routing.provider_client.{provider}: "
+                    + self.unknown_path_message(path)
+                )
 
     def unknown_path_message(self, path: str) -> str:
         """The error text for a client path no installed plugin serves."""

@@ -122,12 +122,7 @@ class ConfiguredModelRouter:
         self.config = config
         self.redactor = redactor or SecretRedactor()
         self.plugins = plugins if plugins is not None else installed_plugins()
-        for provider, path in config.routing.provider_client.items():
-            if path not in self.plugins.paths:
-                raise ConfigurationError(
-                    f"{config.source or 'config'}: routing.provider_client.{provider}: "
-                    + self.plugins.unknown_path_message(path)
-                )
+        self.plugins.check_client_paths(config.routing.provider_client, config.source or "config")
         self.catalog = catalog
         self._default_model = default_model
         self._env = env

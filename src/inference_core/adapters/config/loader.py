@@ -399,16 +399,9 @@ def config_from_data(data: Any, env: Mapping[str, str], *, source: str) -> Runti
 
 
 def _check_client_paths(config: RuntimeConfig, source: str) -> None:
-    """Every ``routing.provider_client`` value must name an installed client path."""
     from inference_core.adapters.plugins import installed_plugins
 
-    plugins = installed_plugins()
-    for provider, path in config.routing.provider_client.items():
-        if path not in plugins.paths:
-            raise ConfigurationError(
-                f"{source}: routing.provider_client.{provider}: "
-                + plugins.unknown_path_message(path)
-            )
+    installed_plugins().check_client_paths(config.routing.provider_client, source)
 
 
 def environment_snapshot(
