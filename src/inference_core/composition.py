@@ -144,10 +144,11 @@ class Inference:
         the :meth:`run_sync` loop. The key joins the redactor's masked values.
         """
         key = SecretStr(api_key) if isinstance(api_key, str) else api_key
+        router = self.router.with_overrides(api_key=key, base_url=base_url)
         return Inference(
             config=self.config,
             catalog=self.catalog,
-            router=self.router.with_overrides(api_key=key, base_url=base_url),
+            router=router,
             config_path=self.config_path,
             env_file=self.env_file,
             extras=self.extras,
@@ -155,7 +156,7 @@ class Inference:
             clock=self.clock,
             sleeper=self.sleeper,
             retry=self.retry,
-            redactor=self.redactor.including(key),  # same as the derived router's
+            redactor=router.redactor,  # masks the new key too
             ledger=self.ledger,
             runner=self.runner,
             owns_runner=False,
