@@ -42,7 +42,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from inference_core.application.json_schema import check_schema, schema_errors
+from inference_core.application.json_schema import check_schema, validation_errors
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.chat import FinishReason, ResponseFormat, schema_name
 from inference_core.domain.errors import InvalidSchemaError
@@ -83,6 +83,7 @@ class OutputSchema:
     model: type[BaseModel] | None
     schema: dict[str, Any] | None
     name: str
+    validator: Any = None  # built once from a JSON Schema dict (see check_schema)
 
     @classmethod
     def of(cls, spec: type[BaseModel] | Mapping[str, Any] | None) -> OutputSchema:
@@ -93,8 +94,9 @@ class OutputSchema:
             return cls(spec, spec.model_json_schema(), schema_name(spec.__name__))
         if isinstance(spec, Mapping):
             schema = dict(spec)
-            check_schema(schema)  # an invalid schema is refused before anything is paid for
-            return cls(None, schema, schema_name(str(schema.get("title") or "output")))
+            # An invalid schema is refused here, before anything is paid for.
+            validator = check_schema(schema)
+            return cls(None, schema, schema_name(str(schema.get("title") or "output")), validator)
         raise InvalidSchemaError(
             "schema must be a pydantic model class or a JSON Schema dict, "
             f"not {type(spec).__name__}"
@@ -111,7 +113,7 @@ class OutputSchema:
             if isinstance(value, dict):
                 return value, []
             return None, [f"$: expected a JSON object, got {type(value).__name__}"]
-        errors = schema_errors(value, self.schema)
+        errors = validation_errors(self.validator, value)
         return (None, errors) if errors else (value, [])
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from inference_core.domain.errors import InvalidSchemaError
 
-__all__ = ["check_schema", "schema_errors"]
+__all__ = ["check_schema", "schema_errors", "validation_errors"]
 
 _MAX_ERRORS = 20
 #: Nesting beyond this is refused before jsonschema recurses into it.
@@ -142,15 +142,18 @@ def _canonical(schema: Mapping[str, Any] | bool) -> str:
         raise InvalidSchemaError(f"JSON Schema is not JSON-serialisable: {exc}") from None
 
 
-def check_schema(schema: Mapping[str, Any] | bool) -> None:
-    """Raise :class:`InvalidSchemaError` unless ``schema`` is a valid JSON Schema.
+def check_schema(schema: Mapping[str, Any] | bool) -> Any:
+    """Return the validator of ``schema``, raising unless it is a valid JSON Schema.
+
+    Hand the result to :func:`validation_errors` to check values without
+    canonicalising the schema again.
 
     Raises:
         InvalidSchemaError: Not JSON, too deep, or invalid under its meta-schema;
             the message names the schema path.
     """
     try:
-        _validator(schema)
+        return _validator(schema)
     except RecursionError:
         raise InvalidSchemaError("JSON Schema too deeply nested to check") from None
 
@@ -209,7 +212,11 @@ def schema_errors(instance: Any, schema: Mapping[str, Any]) -> list[str]:
     Raises:
         InvalidSchemaError: ``schema`` itself is invalid (see :func:`check_schema`).
     """
-    validator = _validator(schema)
+    return validation_errors(_validator(schema), instance)
+
+
+def validation_errors(validator: Any, instance: Any) -> list[str]:
+    """Readable errors of ``instance`` under a validator from :func:`check_schema`."""
     errors: list[str] = []
     try:
         for error in validator.iter_errors(instance):
