@@ -114,7 +114,11 @@ def embedded_default() -> str | None:
 
 def diagnose() -> list[tuple[str, str, str]]:
     """The doctor's row: what the installed engine was compiled to use (no model loaded)."""
-    from inference_core.adapters.llama_cpp.cpu_features import engine_features, rejected_features
+    from inference_core.adapters.llama_cpp.cpu_features import (
+        enabled_features,
+        engine_features,
+        rejected_features,
+    )
 
     if not runtime_available():
         return [("llama.cpp engine", "ok", "not installed (the 'local' extra)")]
@@ -123,8 +127,7 @@ def diagnose() -> list[tuple[str, str, str]]:
     if problems:
         detail = "; ".join(problems) + " - reinstall with: bash scripts/install_llama_cpp.sh"
         return [("llama.cpp engine", "warn", detail)]
-    enabled = " ".join(name for name, value in features.items() if value not in ("0", ""))
-    return [("llama.cpp engine", "ok", enabled)]
+    return [("llama.cpp engine", "ok", " ".join(enabled_features(features)))]
 
 
 #: The entry point ``inference_core.chat_adapters: llama_cpp``.

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "REQUIRED_X86_FEATURES",
+    "enabled_features",
     "engine_features",
     "parse_system_info",
     "rejected_features",
@@ -58,6 +59,11 @@ def engine_features() -> dict[str, str]:
     return parse_system_info(text)
 
 
+def enabled_features(features: Mapping[str, str]) -> list[str]:
+    """The names of the features that are on, in llama.cpp's order."""
+    return [name for name, value in features.items() if value not in ("0", "")]
+
+
 def rejected_features(features: Mapping[str, str], machine: str | None = None) -> list[str]:
     """Why this engine build is not the one we install (empty when it is).
 
@@ -66,7 +72,7 @@ def rejected_features(features: Mapping[str, str], machine: str | None = None) -
         machine: ``platform.machine()`` of the host (default: this one).
     """
     machine = (machine or platform.machine()).lower()
-    enabled = {name for name, value in features.items() if value not in ("0", "")}
+    enabled = set(enabled_features(features))
     problems = [
         f"{name} is compiled in (we build without it: see this module's docstring)"
         for name in sorted(enabled)
@@ -88,8 +94,7 @@ def main(argv: list[str]) -> int:
         print("llama-cpp-python is not installed", file=sys.stderr)
         return 1
     problems = rejected_features(features)
-    enabled = " ".join(name for name, value in features.items() if value not in ("0", ""))
-    print(f"llama.cpp engine features: {enabled}", file=sys.stderr)
+    print(f"llama.cpp engine features: {' '.join(enabled_features(features))}", file=sys.stderr)
     for problem in problems:
         print(f"rejected: {problem}", file=sys.stderr)
     return 1 if problems and "--check" in argv else 0
