@@ -236,9 +236,21 @@ class ModelCaller:
     # --- per call --------------------------------------------------------------------
 
     def start(
-        self, *, retry: RetryPolicy | None = None, request_id: str | None = None
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        request_id: str | None = None,
+        **checked: Any,
     ) -> CallContext:
-        """Open the context of one logical call."""
+        """Open the context of one logical call, after checking its arguments.
+
+        ``checked`` takes the other arguments :func:`check_call_args` knows
+        (``model``, ``params``, ``attempt_timeout``, ``max_repairs``).
+
+        Raises:
+            InvalidInputError: An argument has the wrong type or range.
+        """
+        check_call_args(retry=retry, request_id=request_id, **checked)
         return CallContext(
             request_id=request_id or uuid.uuid4().hex,
             policy=retry or self.retry_policy,

@@ -20,7 +20,6 @@ from inference_core.application.calls import (
     ModelCaller,
     build_messages,
     call_params,
-    check_call_args,
 )
 from inference_core.application.json_output import (
     JSONPlan,
@@ -104,14 +103,13 @@ class ChatText:
             ConfigurationError: The model cannot be routed or has no key.
         """
         caller = self._caller
-        check_call_args(
+        ctx = caller.start(
             model=model,
             params=params,
             retry=retry,
             attempt_timeout=attempt_timeout,
             request_id=request_id,
         )
-        ctx = caller.start(retry=retry, request_id=request_id)
         conversation = build_messages(messages, system, user)
         wanted = call_params(
             params,
@@ -255,7 +253,7 @@ class ChatJSON:
             AllFallbacksFailed: The model and every fallback failed.
         """
         caller = self._caller
-        check_call_args(
+        ctx = caller.start(
             model=model,
             params=params,
             retry=retry,
@@ -263,7 +261,6 @@ class ChatJSON:
             request_id=request_id,
             max_repairs=max_repairs,
         )
-        ctx = caller.start(retry=retry, request_id=request_id)
         conversation = build_messages(messages, system, user)
         output = self._output(schema)
         wanted = call_params(
@@ -438,14 +435,13 @@ class StreamChat:
             AllFallbacksFailed: The model and every fallback failed before a first chunk.
         """
         caller = self._caller
-        check_call_args(
+        ctx = caller.start(
             model=model,
             params=params,
             retry=retry,
             attempt_timeout=attempt_timeout,
             request_id=request_id,
         )
-        ctx = caller.start(retry=retry, request_id=request_id)
         conversation = build_messages(messages, system, user)
         wanted = call_params(
             params,
