@@ -31,9 +31,12 @@ these types and at :attr:`ProviderError.retryable`.
     │       └── StreamInterrupted          failed after text was already delivered
     ├── OutputValidationError              model output never became valid JSON/schema
     ├── GeneratorNotFound (KeyError)       unknown media generator id
+    ├── GeneratorUnavailable               a registered generator failed to load/construct
     ├── InvalidGeneratorInput (ValueError) input rejected by a generator's schema
     ├── MediaGenerationError               a media job failed or was cancelled
     ├── AssetStoreError                    a media file could not be stored safely
+    │   ├── MediaTooLarge                  a file grew past its size cap
+    │   └── UnexpectedMediaType            the bytes are not the promised kind
     └── AllFallbacksFailed (ExceptionGroup) every model in a fallback chain failed
 
 No message or ``repr`` of these errors ever contains an API key: adapters build
@@ -57,6 +60,7 @@ __all__ = [
     "ContextWindowExceeded",
     "DeadlineExceeded",
     "GeneratorNotFound",
+    "GeneratorUnavailable",
     "InferenceError",
     "InvalidGeneratorInput",
     "InvalidImageError",
@@ -67,6 +71,7 @@ __all__ = [
     "InvalidResponse",
     "InvalidSchemaError",
     "MediaGenerationError",
+    "MediaTooLarge",
     "MissingAPIKeyError",
     "ModelNotFoundError",
     "OutputValidationError",
@@ -77,6 +82,7 @@ __all__ = [
     "RateLimitError",
     "StreamInterrupted",
     "TemplateError",
+    "UnexpectedMediaType",
 ]
 
 
@@ -337,12 +343,53 @@ class InvalidGeneratorInput(InferenceError, ValueError):
         super().__init__(f"invalid input for generator {generator_id!r}: " + "; ".join(problems))
 
 
+class GeneratorUnavailable(InferenceError):
+    """A registered generator cannot be used: it failed to import or to construct.
+
+    Attributes:
+        generator_id: The generator asked for.
+        reason: Why it is unusable (an import error, a missing key...), secrets scrubbed.
+    """
+
+    def __init__(self, generator_id: str, reason: str) -> None:
+        self.generator_id = generator_id
+        self.reason = reason
+        super().__init__(f"generator {generator_id!r} is unavailable: {reason}")
+
+
 class MediaGenerationError(InferenceError):
     """A media generation job failed, timed out or was cancelled."""
 
 
 class AssetStoreError(InferenceError):
     """A media file could not be stored (unsafe name, escaping the root, I/O failure)."""
+
+
+class MediaTooLarge(AssetStoreError):
+    """A file grew past the size cap while it was written; nothing was kept.
+
+    Attributes:
+        limit_bytes: The cap that was exceeded.
+    """
+
+    def __init__(self, name: str, limit_bytes: int) -> None:
+        self.limit_bytes = limit_bytes
+        super().__init__(f"{name!r} is larger than the {limit_bytes}-byte limit; nothing was kept")
+
+
+class UnexpectedMediaType(AssetStoreError):
+    """A file's bytes are not what was promised (an HTML page instead of a PNG, say).
+
+    Attributes:
+        expected: The kind or mime type that was promised.
+        found: What the bytes turned out to be (``None`` when unrecognised).
+    """
+
+    def __init__(self, name: str, expected: str, found: str | None) -> None:
+        self.expected = expected
+        self.found = found
+        what = found or "unrecognised bytes"
+        super().__init__(f"{name!r} should be {expected} but is {what}; nothing was kept")
 
 
 class AllFallbacksFailed(ExceptionGroup[Exception], InferenceError):

@@ -5,7 +5,14 @@ what every implementation must guarantee; ``tests/contract`` checks it.
 """
 
 from inference_core.ports.chat import ChatModel
-from inference_core.ports.media import AssetStore, MediaGenerator, ProgressCallback
+from inference_core.ports.media import (
+    AssetStore,
+    GeneratorListing,
+    GeneratorRegistry,
+    MediaGenerator,
+    MediaProbe,
+    ProgressCallback,
+)
 from inference_core.ports.routing import ModelRouter, ResolvedModel
 from inference_core.ports.runtime import Clock, EventLog, Sleeper, UsageSink
 from inference_core.ports.tokens import TokenCounter
@@ -15,7 +22,10 @@ __all__ = [
     "ChatModel",
     "Clock",
     "EventLog",
+    "GeneratorListing",
+    "GeneratorRegistry",
     "MediaGenerator",
+    "MediaProbe",
     "ModelRouter",
     "ProgressCallback",
     "ResolvedModel",
