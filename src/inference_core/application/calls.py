@@ -23,7 +23,8 @@ import asyncio
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict, TypeVar
 
 from inference_core.application.observability import (
     AsyncioSleeper,
@@ -57,7 +58,15 @@ from inference_core.ports.chat import ChatModel
 from inference_core.ports.routing import ModelRouter, ResolvedModel
 from inference_core.ports.runtime import Clock, Sleeper, UsageSink
 
-__all__ = ["MessagesInput", "ModelCaller", "build_messages", "call_params", "check_call_args"]
+__all__ = [
+    "CallOptions",
+    "MessagesInput",
+    "ModelCaller",
+    "OpenedCall",
+    "build_messages",
+    "call_params",
+    "check_call_args",
+]
 
 R = TypeVar("R")
 
@@ -91,6 +100,44 @@ def build_messages(
     loose: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
     loose.append({"role": "user", "content": user})
     return coerce_messages(loose)  # one place checks text and parts
+
+
+class CallOptions(TypedDict, total=False):
+    """The keywords every chat use-case takes besides the conversation (defined once).
+
+    Attributes:
+        model: Model id; ``None`` is the configured default model.
+        params: Generation parameters (over the model's ``model_configs`` defaults).
+        max_tokens: Shortcut for ``params.max_tokens``.
+        temperature: Shortcut for ``params.temperature``.
+        reasoning_effort: Shortcut for ``params.reasoning_effort``.
+        attempt_timeout: Timeout of each attempt in seconds (default: the
+            configured read timeout; shortened when the call's deadline is closer).
+        retry: Retry policy for this call instead of the configured one.
+        request_id: Correlation id for the events (generated when omitted).
+    """
+
+    model: str | None
+    params: GenerationParams | None
+    max_tokens: int | None
+    temperature: float | None
+    reasoning_effort: ReasoningEffort | None
+    attempt_timeout: float | None
+    retry: RetryPolicy | None
+    request_id: str | None
+
+
+_OPTION_NAMES = frozenset(CallOptions.__annotations__)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedCall:
+    """One logical call after its options were checked: its context and merged params."""
+
+    ctx: CallContext
+    model: str | None
+    params: GenerationParams | None
+    attempt_timeout: float | None
 
 
 def check_call_args(
@@ -235,28 +282,44 @@ class ModelCaller:
 
     # --- per call --------------------------------------------------------------------
 
-    def start(
-        self,
-        *,
-        retry: RetryPolicy | None = None,
-        request_id: str | None = None,
-        **checked: Any,
-    ) -> CallContext:
-        """Open the context of one logical call, after checking its arguments.
-
-        ``checked`` takes the other arguments :func:`check_call_args` knows
-        (``model``, ``params``, ``attempt_timeout``, ``max_repairs``).
+    def open(
+        self, options: CallOptions, *, use_case: str, max_repairs: int | None = None
+    ) -> OpenedCall:
+        """Open one logical call: check ``options`` and merge the params shortcuts.
 
         Raises:
-            InvalidInputError: An argument has the wrong type or range.
+            TypeError: An option this use-case does not take (a misspelt keyword).
+            InvalidInputError: An option has the wrong type or range.
         """
-        check_call_args(retry=retry, request_id=request_id, **checked)
-        return CallContext(
+        unknown = sorted(set(options) - _OPTION_NAMES)
+        if unknown:
+            raise TypeError(f"{use_case}() got an unexpected keyword argument {unknown[0]!r}")
+        model = options.get("model")
+        params = options.get("params")
+        retry = options.get("retry")
+        attempt_timeout = options.get("attempt_timeout")
+        request_id = options.get("request_id")
+        check_call_args(
+            model=model,
+            params=params,
+            retry=retry,
+            attempt_timeout=attempt_timeout,
+            request_id=request_id,
+            max_repairs=max_repairs,
+        )
+        wanted = call_params(
+            params,
+            max_tokens=options.get("max_tokens"),
+            temperature=options.get("temperature"),
+            reasoning_effort=options.get("reasoning_effort"),
+        )
+        ctx = CallContext(
             request_id=request_id or uuid.uuid4().hex,
             policy=retry or self.retry_policy,
             clock=self.clock,
             started=self.clock.now(),
         )
+        return OpenedCall(ctx, model, wanted, attempt_timeout)
 
     def report_once(self, model: str, what: str, event: str, **fields: Any) -> None:
         """Emit ``event`` the first time ``what`` happens for ``model``."""
@@ -395,7 +458,7 @@ class ModelCaller:
             ctx.attempts += 1
             started = self.clock.now()
             try:
-                response = await self.bounded(ctx, chat_model.complete(sent))
+                response = await ctx.bounded(chat_model.complete(sent))
             except asyncio.CancelledError:
                 self.record(
                     ctx, resolved, operation="chat", attempt=number, started=started, cancelled=True
@@ -419,26 +482,6 @@ class ModelCaller:
             return response.model_copy(update={"usage": usage})
 
         return await self.retry.run(ctx, attempt)
-
-    @staticmethod
-    async def bounded(ctx: CallContext, work: Awaitable[R]) -> R:
-        """Await ``work`` but no later than the call's deadline.
-
-        Adapters' own timeouts bound each read or each token, not an attempt as a
-        whole, so the deadline is enforced here (around a whole answer, and around
-        each step of a stream): past it the work is cancelled and
-        :class:`DeadlineExceeded` (final) is raised.
-        """
-        left = ctx.remaining()
-        if left is None:
-            return await work
-        try:
-            async with asyncio.timeout(max(left, 0.0)) as scope:
-                return await work
-        except TimeoutError as exc:
-            if not scope.expired():
-                raise
-            raise ctx.deadline_error("the attempt was still running when it passed") from exc
 
     # --- fallbacks -------------------------------------------------------------------
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, Unpack, overload
 
 from pydantic import BaseModel
 
 from inference_core.application.calls import (
+    CallOptions,
     MessagesInput,
     ModelCaller,
     build_messages,
-    call_params,
 )
 from inference_core.application.json_output import (
     JSONPlan,
@@ -39,11 +39,8 @@ from inference_core.domain.chat import (
     ChatChunk,
     ChatRequest,
     FinishReason,
-    GenerationParams,
-    ReasoningEffort,
     Usage,
 )
-from inference_core.domain.config import RetryPolicy
 from inference_core.domain.errors import InvalidResponse, OutputValidationError, StreamInterrupted
 from inference_core.domain.messages import ContentPart, Message
 from inference_core.ports.routing import ResolvedModel
@@ -72,14 +69,7 @@ class ChatText:
         *,
         system: str | None = None,
         user: str | tuple[ContentPart, ...] | None = None,
-        model: str | None = None,
-        params: GenerationParams | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
-        attempt_timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-        request_id: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> ChatResult:
         """Send the conversation and return the answer.
 
@@ -87,15 +77,9 @@ class ChatText:
             messages: The conversation (messages or seed-style dicts); or use ``system``/``user``.
             system: System prompt, with ``user``.
             user: User prompt (text or content parts), instead of ``messages``.
-            model: Model id; ``None`` is the configured default model.
-            params: Generation parameters (over the model's ``model_configs`` defaults).
-            max_tokens: Shortcut for ``params.max_tokens``.
-            temperature: Shortcut for ``params.temperature``.
-            reasoning_effort: Shortcut for ``params.reasoning_effort``.
-            attempt_timeout: Timeout of each attempt in seconds (default: the configured
-                read timeout; shortened when the call's deadline is closer).
-            retry: Retry policy for this call instead of the configured one.
-            request_id: Correlation id for the events (generated when omitted).
+            **options: :class:`~inference_core.application.calls.CallOptions`
+                (``model``, ``params``, ``max_tokens``, ``temperature``,
+                ``reasoning_effort``, ``attempt_timeout``, ``retry``, ``request_id``).
 
         Raises:
             ProviderError: The call failed (after retries) and no fallback applied.
@@ -103,20 +87,9 @@ class ChatText:
             ConfigurationError: The model cannot be routed or has no key.
         """
         caller = self._caller
-        ctx = caller.start(
-            model=model,
-            params=params,
-            retry=retry,
-            attempt_timeout=attempt_timeout,
-            request_id=request_id,
-        )
+        call = caller.open(options, use_case="ChatText")
+        ctx, wanted, attempt_timeout = call.ctx, call.params, call.attempt_timeout
         conversation = build_messages(messages, system, user)
-        wanted = call_params(
-            params,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            reasoning_effort=reasoning_effort,
-        )
 
         async def run(resolved: ResolvedModel) -> ChatResult:
             request = caller.request_for(
@@ -139,7 +112,7 @@ class ChatText:
                 response_id=response.response_id,
             )
 
-        return await caller.with_fallbacks(ctx, model, run)
+        return await caller.with_fallbacks(ctx, call.model, run)
 
 
 class ChatJSON:
@@ -180,15 +153,8 @@ class ChatJSON:
         schema: type[M],
         system: str | None = None,
         user: str | tuple[ContentPart, ...] | None = None,
-        model: str | None = None,
-        params: GenerationParams | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
         max_repairs: int | None = None,
-        attempt_timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-        request_id: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> JSONResult[M]: ...
 
     @overload
@@ -199,15 +165,8 @@ class ChatJSON:
         schema: Mapping[str, Any] | None = None,
         system: str | None = None,
         user: str | tuple[ContentPart, ...] | None = None,
-        model: str | None = None,
-        params: GenerationParams | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
         max_repairs: int | None = None,
-        attempt_timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-        request_id: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> JSONResult[Any]: ...
 
     async def __call__(
@@ -217,15 +176,8 @@ class ChatJSON:
         schema: type[BaseModel] | Mapping[str, Any] | None = None,
         system: str | None = None,
         user: str | tuple[ContentPart, ...] | None = None,
-        model: str | None = None,
-        params: GenerationParams | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
         max_repairs: int | None = None,
-        attempt_timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-        request_id: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> JSONResult[Any]:
         """Send the conversation and return the validated JSON value.
 
@@ -236,15 +188,9 @@ class ChatJSON:
                 is a ``dict``).
             system: System prompt, with ``user``.
             user: User prompt, instead of ``messages``.
-            model: Model id; ``None`` is the configured default model.
-            params: Generation parameters.
-            max_tokens: Shortcut for ``params.max_tokens``.
-            temperature: Shortcut for ``params.temperature``.
-            reasoning_effort: Shortcut for ``params.reasoning_effort``.
             max_repairs: Re-asks allowed after rejected answers (default: the instance's).
-            attempt_timeout: Timeout of each attempt in seconds.
-            retry: Retry policy for this call.
-            request_id: Correlation id for the events.
+            **options: :class:`~inference_core.application.calls.CallOptions`, as for
+                :class:`ChatText`.
 
         Raises:
             OutputValidationError: Still invalid after ``max_repairs`` re-asks;
@@ -253,22 +199,10 @@ class ChatJSON:
             AllFallbacksFailed: The model and every fallback failed.
         """
         caller = self._caller
-        ctx = caller.start(
-            model=model,
-            params=params,
-            retry=retry,
-            attempt_timeout=attempt_timeout,
-            request_id=request_id,
-            max_repairs=max_repairs,
-        )
+        call = caller.open(options, use_case="ChatJSON", max_repairs=max_repairs)
+        ctx, wanted, attempt_timeout = call.ctx, call.params, call.attempt_timeout
         conversation = build_messages(messages, system, user)
         output = self._output(schema)
-        wanted = call_params(
-            params,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            reasoning_effort=reasoning_effort,
-        )
         repairs = self.max_repairs if max_repairs is None else max_repairs
         failed: list[FailedAttempt] = []
 
@@ -327,7 +261,7 @@ class ChatJSON:
                 usage=ctx.usage,
             )
 
-        return await caller.with_fallbacks(ctx, model, run)
+        return await caller.with_fallbacks(ctx, call.model, run)
 
     def _plan(self, ctx: CallContext, resolved: ResolvedModel, output: OutputSchema) -> JSONPlan:
         declared = resolved.capabilities.json_output
@@ -416,14 +350,7 @@ class StreamChat:
         *,
         system: str | None = None,
         user: str | tuple[ContentPart, ...] | None = None,
-        model: str | None = None,
-        params: GenerationParams | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        reasoning_effort: ReasoningEffort | None = None,
-        attempt_timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-        request_id: str | None = None,
+        **options: Unpack[CallOptions],
     ) -> AsyncIterator[ChatChunk]:
         """Yield the answer's chunks; the last one has ``finish_reason`` and priced ``usage``.
 
@@ -435,20 +362,9 @@ class StreamChat:
             AllFallbacksFailed: The model and every fallback failed before a first chunk.
         """
         caller = self._caller
-        ctx = caller.start(
-            model=model,
-            params=params,
-            retry=retry,
-            attempt_timeout=attempt_timeout,
-            request_id=request_id,
-        )
+        call = caller.open(options, use_case="StreamChat")
+        ctx, wanted, attempt_timeout = call.ctx, call.params, call.attempt_timeout
         conversation = build_messages(messages, system, user)
-        wanted = call_params(
-            params,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            reasoning_effort=reasoning_effort,
-        )
 
         async def run(resolved: ResolvedModel) -> _OpenStream:
             request = caller.request_for(
@@ -462,7 +378,7 @@ class StreamChat:
 
             return await caller.retry.run(ctx, attempt)
 
-        opened = await caller.with_fallbacks(ctx, model, run)
+        opened = await caller.with_fallbacks(ctx, call.model, run)
         delivery = self._deliver(ctx, opened)
         try:
             async for chunk in delivery:
@@ -486,9 +402,9 @@ class StreamChat:
         chunks: AsyncIterator[ChatChunk] | None = None
         try:
             chunks = resolved.chat_model.stream(sent)
-            first = await caller.bounded(ctx, anext(chunks, _END))
+            first = await ctx.bounded(anext(chunks, _END))
             while isinstance(first, ChatChunk) and not first.text and not first.is_final:
-                first = await caller.bounded(ctx, anext(chunks, _END))
+                first = await ctx.bounded(anext(chunks, _END))
             if not isinstance(first, ChatChunk):
                 raise InvalidResponse(
                     "stream ended before its first chunk",
@@ -599,7 +515,7 @@ class StreamChat:
                     delivered.append(chunk.text)
                     yield chunk
                 # The deadline bounds the whole stream, not only the wait for each event.
-                chunk = await caller.bounded(ctx, anext(opened.chunks, _END))
+                chunk = await ctx.bounded(anext(opened.chunks, _END))
         except (GeneratorExit, asyncio.CancelledError):
             if not recorded:
                 recorded = True

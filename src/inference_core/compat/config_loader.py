@@ -1,6 +1,6 @@
 """The seed's ``ConfigLoader``: read YAML/JSON config files and ``.env`` files.
 
-A facade over :mod:`inference_core.adapters.config`, so these files are parsed,
+A facade over the runtime config loader (handed out by the composition root), so these files are parsed,
 capped and reported exactly like ``inference_runtime.yaml``.
 
 One deliberate difference from the seed: nothing here writes to
@@ -18,14 +18,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from inference_core.adapters.config import (
+from inference_core.composition.services import (
     environment_snapshot,
     find_file_upwards,
     load_runtime,
+    parse_config_text,
+    read_config_file,
     read_env_file,
     substitute_env,
 )
-from inference_core.adapters.config.loader import parse_config_text, read_config_file
 from inference_core.domain.config import RuntimeConfig
 from inference_core.domain.errors import ConfigurationError
 

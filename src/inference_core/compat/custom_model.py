@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from inference_core.compat.llm_client import LLMClient
 from inference_core.compat.registry import ModelConfig, ModelInfo, custom_model_spec
 from inference_core.composition import Inference, bootstrap
+from inference_core.composition.services import ollama_manager
 from inference_core.domain.chat import ReasoningEffort
 
 if TYPE_CHECKING:  # the Ollama adapter (and httpx) load on first use only
-    from inference_core.adapters.ollama import OllamaClient, PullProgress
+    from inference_core.composition.services import PullProgress
 
 __all__ = ["CustomModelClient"]
 
@@ -101,7 +102,7 @@ class CustomModelClient(LLMClient):
         """Names of the models installed in the Ollama server (``/api/tags``)."""
 
         async def names() -> list[str]:
-            client = self._ollama_client()
+            client = ollama_manager(self._inference, self._ollama_model(None))
             try:
                 return [model.name for model in await client.list_models()]
             finally:
@@ -120,7 +121,7 @@ class CustomModelClient(LLMClient):
         name = model.removeprefix(f"{_OLLAMA}/")
 
         async def pull() -> dict[str, Any]:
-            client = self._ollama_client()
+            client = ollama_manager(self._inference, name)
             try:
                 final = await client.pull(name, progress)
             finally:
@@ -162,12 +163,3 @@ class CustomModelClient(LLMClient):
         )
         self._inference.register_model(spec)
         return ModelInfo.from_spec(spec)
-
-    def _ollama_client(self) -> OllamaClient:
-        from inference_core.adapters.ollama import DEFAULT_BASE_URL, create_client
-
-        router = self._inference.router
-        connection = router.connection(router.route(_ollama_id("llama3")))
-        if connection.base_url is None:
-            connection = connection.model_copy(update={"base_url": DEFAULT_BASE_URL})
-        return create_client(connection)

@@ -1,6 +1,6 @@
 """The seed's ``ImageUtils``: base64 encoding/decoding, saving, resizing and inspecting images.
 
-A thin facade over :class:`inference_core.adapters.imaging.PillowImaging`
+A thin facade over the Pillow image helper the composition root hands out
 (Pillow is imported on first use, never by ``import inference_core``). Every
 method takes an optional :class:`~inference_core.domain.images.ImageLimits`;
 all failures raise :class:`~inference_core.domain.errors.InvalidImageError`.
@@ -25,15 +25,15 @@ from inference_core.domain.images import ImageLimits
 if TYPE_CHECKING:
     from PIL import Image
 
-    from inference_core.adapters.imaging import ImageSource, PillowImaging
+    from inference_core.composition.services import ImageSource, PillowImaging
 
 __all__ = ["ImageUtils"]
 
 
 def _imaging(limits: ImageLimits | None) -> PillowImaging:
-    from inference_core.adapters.imaging import PillowImaging
+    from inference_core.composition.services import image_processor
 
-    return PillowImaging(limits)
+    return image_processor(limits)
 
 
 class ImageUtils:

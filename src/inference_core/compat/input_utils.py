@@ -3,8 +3,8 @@
 A thin facade: message parsing and checks come from :mod:`inference_core.domain`
 (:func:`~inference_core.domain.wire.coerce_messages`, image header checks,
 token formulas), file and image handling from
-:mod:`inference_core.adapters.imaging` (Pillow, loaded only when an image must
-be read), exact token counts from :mod:`inference_core.adapters.tokens`.
+the Pillow image helper (loaded only when an image must be read) and exact
+token counts, both handed out by :mod:`inference_core.composition.services`.
 
 Messages go in loose (an OpenAI-shaped dict, a :class:`Message`, or any object
 with ``role`` and ``content``) and come out as OpenAI-shaped dicts, like the
@@ -29,7 +29,7 @@ from inference_core.domain.wire import coerce_messages, message_to_openai
 from inference_core.ports.tokens import TokenCounter
 
 if TYPE_CHECKING:
-    from inference_core.adapters.imaging import ImageSource, PillowImaging
+    from inference_core.composition.services import ImageSource, PillowImaging
 
 __all__ = ["InputUtils", "MultimodalUtils"]
 
@@ -37,17 +37,17 @@ DEFAULT_MODEL = "gpt-4o"
 
 
 def _imaging(limits: ImageLimits | None) -> PillowImaging:
-    from inference_core.adapters.imaging import PillowImaging
+    from inference_core.composition.services import image_processor
 
-    return PillowImaging(limits)
+    return image_processor(limits)
 
 
 @cache
 def _default_counter() -> TokenCounter:
     # One per process: the counter remembers loaded tiktoken vocabularies (and failures to load).
-    from inference_core.adapters.tokens import TiktokenCounter
+    from inference_core.composition.services import exact_token_counter
 
-    return TiktokenCounter()
+    return exact_token_counter()
 
 
 def _one(message: Any) -> Message:

@@ -74,3 +74,18 @@ def test_the_error_names_the_argument() -> None:
         asyncio.run(wired.inference.chat_text(user="x", model=5))
     with pytest.raises(InvalidInputError, match=r"messages\[0\]\.content: text is not valid"):
         asyncio.run(wired.inference.chat_text(messages=[{"role": "user", "content": "\ud800"}]))
+
+
+@pytest.mark.parametrize("use_case", ["chat_text", "chat_json", "stream_chat"])
+async def test_a_misspelt_keyword_is_refused_not_ignored(use_case: str) -> None:
+    # The call options are one TypedDict spread as **options: a typo must still fail.
+    fake = FakeChatModel('{"a": 1}')
+    wired = Wired(fakes={"p1": fake})
+    call = getattr(wired.inference, use_case)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'temprature'"):
+        if use_case == "stream_chat":
+            async for _ in call(user="hi", temprature=0.2):
+                pass
+        else:
+            await call(user="hi", temprature=0.2)
+    assert fake.calls == []

@@ -34,7 +34,7 @@ async def test_backoff_sequence_is_exponential_capped_and_jittered() -> None:
         sleeper=wired.sleeper,
         rng=lambda: 0.5,
     )
-    ctx = caller.start()
+    ctx = caller.open({}, use_case="test").ctx
     resolved = wired.inference.router.resolve(PRICED)
     request = caller.request_for(resolved, (Message.user("hi"),), None)
 

@@ -33,6 +33,7 @@ from inference_core.adapters.telemetry import SecretRedactor, StructlogEventLog
 from inference_core.application import (
     ChatJSON,
     ChatText,
+    GenerateMedia,
     ModelCaller,
     StreamChat,
     SyncRunner,
@@ -46,6 +47,7 @@ from inference_core.domain.catalog import (
 from inference_core.domain.config import RetryPolicy, RuntimeConfig
 from inference_core.domain.routing import Route
 from inference_core.ports.chat import ChatModel
+from inference_core.ports.media import AssetStore, GeneratorRegistry, MediaProbe
 from inference_core.ports.runtime import Clock, Sleeper, UsageSink
 
 __all__ = [
@@ -83,6 +85,10 @@ class Inference:
         chat_text: The :class:`~inference_core.application.ChatText` use-case.
         chat_json: The :class:`~inference_core.application.ChatJSON` use-case.
         stream_chat: The :class:`~inference_core.application.StreamChat` use-case.
+        generator_registry: A generator registry to use instead of the one built
+            on first use from the installed plugins and ``media.generator_dirs``.
+        asset_store: Where generated files go (default ``media.output_dir``).
+        media_probe: Reads generated files back to measure and check them.
     """
 
     config: RuntimeConfig
@@ -99,6 +105,10 @@ class Inference:
     ledger: UsageLedger = field(default_factory=UsageLedger, repr=False)
     runner: SyncRunner = field(default_factory=SyncRunner, repr=False)
     owns_runner: bool = field(default=True, repr=False)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    generator_registry: GeneratorRegistry | None = field(default=None, repr=False)
+    asset_store: AssetStore | None = field(default=None, repr=False)
+    media_probe: MediaProbe | None = field(default=None, repr=False)
     caller: ModelCaller = field(init=False, repr=False)
     chat_text: ChatText = field(init=False, repr=False)
     chat_json: ChatJSON = field(init=False, repr=False)
@@ -106,6 +116,7 @@ class Inference:
 
     def __post_init__(self) -> None:
         sinks = [self.ledger] if self.usage_sink is None else [self.ledger, self.usage_sink]
+        self._sinks = sinks
         self.caller = ModelCaller(
             self.router,
             retry=self.retry or self.config.retry,
@@ -119,6 +130,40 @@ class Inference:
         self.chat_text = ChatText(self.caller)
         self.chat_json = ChatJSON(self.caller)
         self.stream_chat = StreamChat(self.caller)
+        self._generate_media: GenerateMedia | None = None
+
+    @property
+    def generate_media(self) -> GenerateMedia:
+        """The :class:`~inference_core.application.GenerateMedia` use-case (built on first use)."""
+        if self._generate_media is None:
+            from inference_core.adapters.media.probe import AVMediaProbe
+            from inference_core.adapters.media.setup import build_store
+
+            self._generate_media = GenerateMedia(
+                self.generators,
+                self.asset_store or build_store(self.config),
+                self.media_probe or AVMediaProbe(),
+                retry=self.retry or self.config.retry,
+                usage_sinks=self._sinks,
+                log=self.caller.log,
+                clock=self.clock,
+                sleeper=self.sleeper,
+            )
+        return self._generate_media
+
+    @property
+    def generators(self) -> GeneratorRegistry:
+        """The generator registry: installed plugins plus ``media.generator_dirs`` (lazy)."""
+        if self.generator_registry is None:
+            from inference_core.adapters.media.setup import build_registry
+
+            self.generator_registry = build_registry(
+                self.config,
+                self.env,
+                config_dir=self.config_path.parent if self.config_path else None,
+                redact=self.redactor.redact_text,
+            )
+        return self.generator_registry
 
     @property
     def default_model(self) -> str | None:
@@ -160,6 +205,10 @@ class Inference:
             ledger=self.ledger,
             runner=self.runner,
             owns_runner=False,
+            env=self.env,
+            generator_registry=self.generator_registry,
+            asset_store=self.asset_store,
+            media_probe=self.media_probe,
         )
 
     async def aclose(self) -> None:
@@ -304,6 +353,7 @@ def bootstrap(
         sleeper=sleeper,
         retry=retry,
         redactor=redactor,
+        env=loaded.env,
     )
 
 
