@@ -3,7 +3,8 @@
 * :class:`FakeChatModel` plays a script of replies, streams and errors and
   records every request in ``calls``.
 * :class:`FunctionChatModel` answers with your function.
-* :class:`FakeMediaGenerator` returns deterministic media and records requests.
+* :class:`FakeMediaGenerator` writes deterministic, decodable media files and
+  records requests.
 
 They honour the same contracts as the real adapters (``tests/contract`` runs
 them through the same suites): one attempt per call, a final stream chunk with
@@ -12,26 +13,40 @@ usage and a finish reason, domain errors only.
 
 from __future__ import annotations
 
+import array
+import asyncio
 import hashlib
 import inspect
+import io
+import math
+import struct
+import wave
+import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeAlias
+from pathlib import Path
+from typing import TypeAlias
+
+from pydantic import Field
 
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
-from inference_core.domain.errors import InvalidGeneratorInput, InvalidResponse
+from inference_core.domain.errors import InvalidResponse
+from inference_core.domain.generator_input import GeneratorInput, input_schema
 from inference_core.domain.media import (
-    GeneratedMedia,
+    Capability,
+    GenerationOutput,
     GenerationRequest,
     GeneratorInfo,
     MediaKind,
+    MediaUsage,
 )
-from inference_core.ports.media import ProgressCallback
+from inference_core.ports.media import AssetStore, ProgressCallback
 
 __all__ = [
     "FakeChatModel",
     "FakeMediaGenerator",
+    "FakeMediaInput",
     "FunctionChatModel",
     "ScriptItem",
     "fake_usage",
@@ -229,47 +244,50 @@ class FunctionChatModel:
         """Nothing to release."""
 
 
-_FAKE_MIME = {
-    MediaKind.IMAGE: "image/png",
-    MediaKind.VIDEO: "video/mp4",
-    MediaKind.AUDIO: "audio/wav",
-}
+class FakeMediaInput(GeneratorInput):
+    """What :class:`FakeMediaGenerator` accepts (strict, like every generator input)."""
+
+    width: int = Field(default=64, ge=1, le=4096)
+    height: int = Field(default=64, ge=1, le=4096)
+    duration_s: float = Field(default=1.0, gt=0, le=60)
+    seed: int | None = None
 
 
 class FakeMediaGenerator:
-    """A deterministic :class:`~inference_core.ports.MediaGenerator`.
+    """A deterministic :class:`~inference_core.ports.MediaGenerator` writing real files.
 
-    It validates ``params`` keys against its input schema's ``properties``
-    (unknown keys and missing ``required`` keys raise
-    :class:`InvalidGeneratorInput`), returns ``count`` artefacts whose bytes are
-    derived from the prompt (same prompt, same bytes), and records requests in
-    ``calls``. Script failures with ``fail_with``.
+    Images are real PNGs (solid colour derived from the prompt, the asked
+    size), audio real WAVs (a tone of the asked duration), video a real MP4
+    (needs PyAV, the ``media`` extra). Same request, same bytes. Requests are
+    recorded in ``calls``; ``script`` holds exceptions to raise on the next
+    attempts, in order (e.g. a ``RateLimitError`` then success), and
+    ``usage`` what each success reports.
     """
+
+    input_model = FakeMediaInput
 
     def __init__(
         self,
         generator_id: str = "fake_image_generator",
         kind: MediaKind = MediaKind.IMAGE,
         *,
-        input_schema: dict[str, Any] | None = None,
         count: int = 1,
-        fail_with: BaseException | None = None,
+        script: Iterable[BaseException] = (),
+        cost_usd: float | None = 0.0,
+        provider: str = "fake",
     ) -> None:
-        schema = input_schema or {
-            "type": "object",
-            "properties": {"seed": {"type": "integer"}},
-            "additionalProperties": False,
-        }
         self._info = GeneratorInfo(
             id=generator_id,
             kind=kind,
             name=f"Fake {kind.value} generator",
-            capabilities=(f"text_to_{kind.value}",),
-            input_schema=schema,
+            provider=provider,
+            capabilities=(_FAKE_CAPABILITY[kind],),
+            input_schema=input_schema(FakeMediaInput),
             output_schema={"type": "array", "items": {"type": "object"}},
         )
         self._count = count
-        self.fail_with = fail_with
+        self._cost = cost_usd
+        self.script: deque[BaseException] = deque(script)
         self.calls: list[GenerationRequest] = []
 
     @property
@@ -278,36 +296,92 @@ class FakeMediaGenerator:
         return self._info
 
     async def generate(
-        self, request: GenerationRequest, progress: ProgressCallback | None = None
-    ) -> list[GeneratedMedia]:
-        """Return ``count`` deterministic artefacts (or raise ``fail_with``)."""
+        self,
+        request: GenerationRequest,
+        *,
+        store: AssetStore,
+        on_progress: ProgressCallback | None = None,
+    ) -> GenerationOutput:
+        """Store ``count`` deterministic files (or raise the next scripted error)."""
         self.calls.append(request)
-        schema = self._info.input_schema
-        problems = [
-            f"missing parameter {k!r}"
-            for k in schema.get("required", ())
-            if k not in request.params
-        ]
-        if schema.get("additionalProperties", True) is False:
-            allowed = set(schema.get("properties", {}))
-            problems += [f"unknown parameter {k!r}" for k in request.params if k not in allowed]
-        if problems:
-            raise InvalidGeneratorInput(self._info.id, problems)
-        if self.fail_with is not None:
-            raise self.fail_with
-        out = []
+        params = FakeMediaInput.model_validate(request.params)
+        if self.script:
+            raise self.script.popleft()
+        kind = self._info.kind
+        assets = []
         for index in range(self._count):
-            if progress is not None:
-                progress(index / self._count, "generating")
-            seed = f"{self._info.id}|{request.prompt}|{index}".encode()
-            out.append(
-                GeneratedMedia(
-                    kind=self._info.kind,
-                    mime_type=_FAKE_MIME[self._info.kind],
-                    data=hashlib.sha256(seed).digest() * 4,
-                    metadata={"generator": self._info.id, "index": index},
-                )
-            )
-        if progress is not None:
-            progress(1.0, "done")
-        return out
+            if on_progress is not None:
+                on_progress(index / self._count, "generating")
+            seed = hashlib.sha256(f"{self._info.id}|{request.prompt}|{index}".encode()).digest()
+            name = request.name or f"{self._info.id}-{index}"
+            if kind is MediaKind.VIDEO:
+                scratch = store.scratch_path(".mp4")
+                await asyncio.to_thread(_write_mp4, scratch, params, seed)
+                assets.append(await store.commit(scratch, name=name, kind=kind))
+            else:
+                data = _png(params, seed) if kind is MediaKind.IMAGE else _wav(params, seed)
+                assets.append(await store.save(data, name=name, kind=kind))
+        if on_progress is not None:
+            on_progress(1.0, "done")
+        seconds = params.duration_s * self._count if kind is not MediaKind.IMAGE else 0.0
+        usage = MediaUsage(
+            images=self._count if kind is MediaKind.IMAGE else 0,
+            seconds=seconds,
+            characters=len(request.text or "") if kind is MediaKind.AUDIO else 0,
+            cost_usd=self._cost,
+        )
+        return GenerationOutput(assets=tuple(assets), usage=usage)
+
+
+_FAKE_CAPABILITY = {
+    MediaKind.IMAGE: Capability.TEXT_TO_IMAGE,
+    MediaKind.VIDEO: Capability.TEXT_TO_VIDEO,
+    MediaKind.AUDIO: Capability.TEXT_TO_SPEECH,
+}
+
+
+def _png(params: FakeMediaInput, seed: bytes) -> bytes:
+    """A valid RGB PNG of one colour (stdlib only: zlib + crc32)."""
+    row = b"\x00" + seed[:3] * params.width
+    raw = zlib.compress(row * params.height)
+
+    def chunk(tag: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
+
+    header = struct.pack(">IIBBBBB", params.width, params.height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def _wav(params: FakeMediaInput, seed: bytes) -> bytes:
+    """A valid 16 kHz mono WAV: a tone whose pitch comes from the seed."""
+    rate = 16_000
+    frequency = 220 + seed[0] * 2
+    frames = int(params.duration_s * rate)
+    samples = array.array(
+        "h", (int(8000 * math.sin(2 * math.pi * frequency * n / rate)) for n in range(frames))
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return buffer.getvalue()
+
+
+def _write_mp4(path: Path, params: FakeMediaInput, seed: bytes) -> None:
+    import av  # the media extra; only the video fake needs it
+
+    width, height = params.width + params.width % 2, params.height + params.height % 2
+    fps = 10
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        frame_rgb = bytes(seed[:3]) * (width * height)
+        for _ in range(max(1, round(params.duration_s * fps))):
+            image = av.VideoFrame(width, height, "rgb24")
+            image.planes[0].update(frame_rgb)
+            for packet in stream.encode(image.reformat(format="yuv420p")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)

@@ -1,6 +1,7 @@
 """Use-cases and policies (retry, deadline, fallback, usage), wired through ports only.
 
 * :class:`ChatText`, :class:`ChatJSON`, :class:`StreamChat`: the chat use-cases.
+* :class:`GenerateMedia`: media generation (one request or a bounded batch).
 * :class:`ModelCaller`: what they share (routing, params, retries, fallbacks, events).
 * :class:`UsageLedger`: a usage sink with running totals per run, model and provider.
 * :class:`SyncRunner`: runs coroutines from sync code on one long-lived loop.
@@ -9,6 +10,7 @@
 from inference_core.application.calls import ModelCaller, build_messages, call_params
 from inference_core.application.chat import ChatJSON, ChatText, StreamChat
 from inference_core.application.ledger import LedgerSnapshot, LedgerTotals, UsageLedger
+from inference_core.application.media import GenerateMedia, MediaProgress
 from inference_core.application.observability import (
     AsyncioSleeper,
     AttemptRecorder,
@@ -18,7 +20,13 @@ from inference_core.application.observability import (
     priced,
 )
 from inference_core.application.policy import CallContext, RetryRunner, falls_back, is_retryable
-from inference_core.application.results import CallInfo, ChatResult, FailedAttempt, JSONResult
+from inference_core.application.results import (
+    CallInfo,
+    ChatResult,
+    FailedAttempt,
+    JSONResult,
+    MediaResult,
+)
 from inference_core.application.sync import SyncRunner
 
 __all__ = [
@@ -31,9 +39,12 @@ __all__ = [
     "ChatText",
     "EventLog",
     "FailedAttempt",
+    "GenerateMedia",
     "JSONResult",
     "LedgerSnapshot",
     "LedgerTotals",
+    "MediaProgress",
+    "MediaResult",
     "ModelCaller",
     "NullEventLog",
     "RetryRunner",

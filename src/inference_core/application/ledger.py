@@ -23,7 +23,10 @@ class LedgerTotals(BaseModel):
         usage: Summed usage (``Usage.__add__`` rules): ``usage.cost_usd`` is
             ``None`` as soon as one attempt spent tokens at an unknown price,
             never a partial sum passed off as the total.
-        unpriced_attempts: Attempts that spent tokens whose cost is unknown.
+        unpriced_attempts: Attempts that spent tokens (or made media) whose cost is unknown.
+        images: Images generated (media attempts that succeeded).
+        media_seconds: Seconds of video or audio generated.
+        characters: Characters turned into speech.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -33,6 +36,9 @@ class LedgerTotals(BaseModel):
     cancelled: int = 0
     usage: Usage = Usage()
     unpriced_attempts: int = 0
+    images: int = 0
+    media_seconds: float = 0.0
+    characters: int = 0
 
     @property
     def cost_usd(self) -> float | None:
@@ -70,10 +76,13 @@ class _Running:
     __slots__ = (
         "attempts",
         "cancelled",
+        "characters",
         "cost",
         "cost_unknown",
         "errors",
         "estimated",
+        "images",
+        "media_seconds",
         "ok",
         "tokens",
         "unpriced",
@@ -85,6 +94,8 @@ class _Running:
         self.cost: float | None = None
         self.cost_unknown = False
         self.estimated = False
+        self.images = self.characters = 0
+        self.media_seconds = 0.0
 
     def add(self, event: UsageEvent) -> None:
         self.attempts += 1
@@ -104,10 +115,15 @@ class _Running:
                 tokens[index] = value if current is None else current + value
         if usage.cost_usd is not None:
             self.cost = usage.cost_usd if self.cost is None else self.cost + usage.cost_usd
-        elif usage.is_known:
+        elif event.unpriced:
             self.cost_unknown = True
             self.unpriced += 1
         self.estimated = self.estimated or usage.estimated
+        media = event.media
+        if media is not None and outcome == "ok":
+            self.images += media.images
+            self.media_seconds += media.seconds
+            self.characters += media.characters
 
     def totals(self) -> LedgerTotals:
         usage = Usage(
@@ -122,6 +138,9 @@ class _Running:
             cancelled=self.cancelled,
             usage=usage,
             unpriced_attempts=self.unpriced,
+            images=self.images,
+            media_seconds=self.media_seconds,
+            characters=self.characters,
         )
 
 
@@ -176,7 +195,7 @@ class UsageLedger:
             return self._total.totals()
 
     def by_model(self) -> dict[str, LedgerTotals]:
-        """Totals per catalog model id."""
+        """Totals per catalog model id (and per generator id, for media)."""
         return self.snapshot().by_model
 
     def by_provider(self) -> dict[str, LedgerTotals]:

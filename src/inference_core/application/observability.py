@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from inference_core.domain.catalog import ModelSpec
 from inference_core.domain.chat import Usage
+from inference_core.domain.media import MediaUsage
 from inference_core.domain.usage import Outcome, UsageEvent
 from inference_core.ports.routing import ResolvedModel
 from inference_core.ports.runtime import EventLog, UsageSink
@@ -116,6 +117,44 @@ class AttemptRecorder:
             ttft_ms=None if ttft_s is None else ttft_s * 1000.0,
             usage=cost_usage,
         )
+        self._emit(event, error)
+        return cost_usage
+
+    def record_media(
+        self,
+        *,
+        request_id: str,
+        generator_id: str,
+        provider: str,
+        attempt: int,
+        latency_s: float,
+        media: MediaUsage | None = None,
+        error: BaseException | None = None,
+        cancelled: bool = False,
+    ) -> None:
+        """Emit one media attempt as a ``UsageEvent`` and an ``inference.media`` log event."""
+        outcome: Outcome = "cancelled" if cancelled else ("error" if error is not None else "ok")
+        usage = Usage(
+            input_tokens=media.input_tokens if media else None,
+            output_tokens=media.output_tokens if media else None,
+            cost_usd=media.cost_usd if media else None,
+        )
+        event = UsageEvent(
+            request_id=request_id,
+            model=generator_id,
+            provider=provider,
+            client="media",
+            operation="media",
+            attempt=attempt,
+            outcome=outcome,
+            error_type=type(error).__name__ if error is not None else None,
+            latency_ms=latency_s * 1000.0,
+            usage=usage,
+            media=media,
+        )
+        self._emit(event, error)
+
+    def _emit(self, event: UsageEvent, error: BaseException | None) -> None:
         for sink in self._sinks:
             try:
                 sink.record(event)
@@ -125,8 +164,7 @@ class AttemptRecorder:
                 )
         fields = event.log_fields()
         if error is None:
-            self._log.info("inference.call", **fields)
+            self._log.info(event.event_name, **fields)
         else:
             fields["error.message"] = str(error)[:_MAX_ERROR_TEXT]
-            self._log.warning("inference.call", **fields)
-        return cost_usage
+            self._log.warning(event.event_name, **fields)

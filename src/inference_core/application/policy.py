@@ -24,6 +24,7 @@ Decisions (and why):
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -146,6 +147,25 @@ class CallContext:
         )
         self.annotate(error)
         return error
+
+    async def bounded(self, work: Awaitable[R]) -> R:
+        """Await ``work`` but no later than the call's deadline.
+
+        Adapters' own timeouts bound each read or each token, not an attempt as a
+        whole, so the deadline is enforced here (around a whole answer, around
+        each step of a stream, around a media job): past it the work is
+        cancelled and :class:`DeadlineExceeded` (final) is raised.
+        """
+        left = self.remaining()
+        if left is None:
+            return await work
+        try:
+            async with asyncio.timeout(max(left, 0.0)) as scope:
+                return await work
+        except TimeoutError as exc:
+            if not scope.expired():
+                raise
+            raise self.deadline_error("the attempt was still running when it passed") from exc
 
     def check_deadline(self) -> None:
         """Raise :class:`DeadlineExceeded` if the deadline has already passed.

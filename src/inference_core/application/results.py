@@ -8,8 +8,9 @@ from pydantic import BaseModel, ConfigDict
 
 from inference_core.domain.catalog import JSONOutput
 from inference_core.domain.chat import FinishReason, Usage
+from inference_core.domain.media import GeneratedMedia, MediaUsage
 
-__all__ = ["CallInfo", "ChatResult", "FailedAttempt", "JSONResult"]
+__all__ = ["CallInfo", "ChatResult", "FailedAttempt", "JSONResult", "MediaResult"]
 
 T = TypeVar("T")
 
@@ -81,3 +82,27 @@ class JSONResult(CallInfo, Generic[T]):
     raw_text: str
     failed_attempts: tuple[FailedAttempt, ...] = ()
     strategy: JSONOutput
+
+
+class MediaResult(BaseModel):
+    """What one generation produced and how it went.
+
+    Attributes:
+        files: The stored, measured files (at least one).
+        usage: What the successful attempt consumed and cost (failed attempts
+            of a provider that bills only successes cost nothing).
+        attempts: Attempts made (1 unless a retryable error was retried).
+        latency_ms: Wall time of the whole call, retries and waits included.
+        request_id: Shared by the call's ``inference.media`` events.
+        provider_request_id: The provider's id for the job, when it gave one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    generator_id: str
+    provider: str
+    files: tuple[GeneratedMedia, ...]
+    usage: MediaUsage = MediaUsage()
+    attempts: int = 1
+    latency_ms: float = 0.0
+    request_id: str
+    provider_request_id: str | None = None

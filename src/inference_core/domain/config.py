@@ -18,6 +18,7 @@ from inference_core.domain.routing import RoutingTable
 __all__ = [
     "ApiKeyEntry",
     "EndpointConfig",
+    "MediaSettings",
     "RetryPolicy",
     "RuntimeConfig",
     "TimeoutPolicy",
@@ -82,12 +83,32 @@ class TimeoutPolicy(BaseModel):
     read: float = Field(default=120.0, gt=0)
 
 
+class MediaSettings(BaseModel):
+    """The ``media:`` section: where generated files go and where seed generators live.
+
+    Attributes:
+        output_dir: Directory generated files are written to (relative paths
+            are taken from the current directory when the store is built).
+        generator_dirs: Seed-style generator directories to scan
+            (``<dir>/<name>/generator.py``), relative to the config file.
+        max_output_bytes: Size cap of one generated file.
+        concurrency: Default bound of ``generate_many``.
+    """
+
+    model_config = _STRICT
+    output_dir: str = "generated-media"
+    generator_dirs: tuple[str, ...] = ()
+    max_output_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    concurrency: int = Field(default=4, ge=1, le=256)
+
+
 class RuntimeConfig(BaseModel):
     """A validated ``inference_runtime.yaml``.
 
     Seed keys: ``default_model``, ``api_keys``, ``custom_endpoints``,
     ``model_configs``, ``routing``. Added: ``models`` (custom models merged into
-    the catalog), ``fallbacks``, ``retry``, ``timeouts``, ``generators``.
+    the catalog), ``fallbacks``, ``retry``, ``timeouts``, ``generators`` (options
+    per generator id), ``media`` (output directory, seed generator directories).
     """
 
     model_config = _STRICT
@@ -100,7 +121,10 @@ class RuntimeConfig(BaseModel):
     fallbacks: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     retry: RetryPolicy = RetryPolicy()
     timeouts: TimeoutPolicy = TimeoutPolicy()
-    generators: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    generators: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Options per generator id (model, base_url...)."
+    )
+    media: MediaSettings = MediaSettings()
     source: str | None = Field(default=None, description="File the config was read from.")
 
     @field_validator("models", mode="before")

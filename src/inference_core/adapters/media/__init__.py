@@ -1,0 +1,1 @@
+"""Media generators (OpenAI, OpenRouter, offline), the probe, the registry and AV operations."""
