@@ -7,14 +7,13 @@ resolves keys, and builds and caches one adapter per connection per event loop.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import SecretStr
 
+from inference_core.adapters.loop_scoped import LoopScoped
 from inference_core.adapters.plugins import InstalledPlugins, installed_plugins
 from inference_core.adapters.telemetry import SecretRedactor
 from inference_core.domain.catalog import ModelCapabilities, ModelCatalog, ModelSpec
@@ -49,7 +48,6 @@ class _LoopCache:
 
     adapters: dict[Any, ChatModel] = field(default_factory=dict)
     resolved: dict[str | None, ResolvedModel] = field(default_factory=dict)
-    closer: Any = None  # the loop-shutdown hook (see _close_with_loop); kept alive here
 
     async def aclose(self) -> None:
         models = list(self.adapters.values())
@@ -57,40 +55,6 @@ class _LoopCache:
         self.resolved.clear()
         for chat_model in models:
             await chat_model.aclose()
-
-
-async def _closing_with_loop(
-    caches: dict[asyncio.AbstractEventLoop, _LoopCache],
-    loop: asyncio.AbstractEventLoop,
-    cache: _LoopCache,
-) -> AsyncGenerator[None, None]:
-    # Suspended at its yield for the loop's whole life; the loop closes it in
-    # shutdown_asyncgens(), which asyncio.run(), asyncio.Runner and SyncRunner call
-    # while the loop still runs, so the adapters' connections close on their own loop.
-    try:
-        yield
-    finally:
-        if caches.get(loop) is cache:
-            del caches[loop]
-        await cache.aclose()
-
-
-def _close_with_loop(
-    caches: dict[asyncio.AbstractEventLoop, _LoopCache],
-    loop: asyncio.AbstractEventLoop,
-    cache: _LoopCache,
-) -> None:
-    """Arrange for ``cache`` to be closed and dropped when ``loop`` shuts down.
-
-    An async generator started on a loop is registered with it (the loop's
-    ``firstiter`` hook) and closed by ``loop.shutdown_asyncgens()``. Running it
-    to its first ``yield`` synchronously registers it without a task, so nothing
-    shows in ``asyncio.all_tasks()`` and no coroutine is left pending.
-    """
-    hook = _closing_with_loop(caches, loop, cache)
-    with contextlib.suppress(StopIteration):  # raised when it reaches its yield
-        hook.asend(None).send(None)
-    cache.closer = hook
 
 
 class ConfiguredModelRouter:
@@ -133,7 +97,7 @@ class ConfiguredModelRouter:
         self._endpoints = dict(endpoints or {})
         self._require_keys = require_keys
         # A plain dict: each adapter's pool refers to its loop, so weak keys would never die.
-        self._by_loop: dict[asyncio.AbstractEventLoop, _LoopCache] = {}
+        self._by_loop: LoopScoped[_LoopCache] = LoopScoped(_LoopCache, _LoopCache.aclose)
         self._no_loop = _LoopCache()
         self._routes: dict[str, Route] = {}
 
@@ -183,7 +147,7 @@ class ConfiguredModelRouter:
 
     def _forget_resolved(self) -> None:
         self._no_loop.resolved.clear()
-        for cache in list(self._by_loop.values()):
+        for cache in self._by_loop.values():
             cache.resolved.clear()
 
     def route(self, model: str | None) -> Route:
@@ -255,17 +219,9 @@ class ConfiguredModelRouter:
 
     def _cache(self) -> _LoopCache:
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+            return self._by_loop.get()
+        except RuntimeError:  # no running loop: routing only, no adapters are built
             return self._no_loop
-        cache = self._by_loop.get(loop)
-        if cache is None:
-            # list(): loops on other threads (SyncRunner's) may add entries meanwhile.
-            for closed in [other for other in list(self._by_loop) if other.is_closed()]:
-                self._by_loop.pop(closed, None)  # closed without shutdown_asyncgens()
-            cache = self._by_loop[loop] = _LoopCache()
-            _close_with_loop(self._by_loop, loop, cache)
-        return cache
 
     def resolve(self, model: str | None) -> ResolvedModel:
         """Route ``model`` and return it with a (cached) adapter and its capabilities."""
@@ -299,4 +255,4 @@ class ConfiguredModelRouter:
 
     async def aclose(self) -> None:
         """Close the adapters built for the running event loop."""
-        await self._cache().aclose()
+        await self._by_loop.aclose_current()
