@@ -257,3 +257,46 @@ def chunked_frames(frames: list[bytes], *, content_type: str = "text/event-strea
     writes = [head + encoded[0], *encoded[1:]]
     writes[-1] += b"0\r\n\r\n"
     return writes
+
+
+#: Side of the PNG the images endpoint returns (a noisy image: ~200 KB, not a tiny solid one).
+IMAGE_SIDE = 256
+
+
+def image_png(side: int = IMAGE_SIDE) -> bytes:
+    """A deterministic, hard-to-compress RGB PNG (stdlib only)."""
+    import random
+    import struct
+    import zlib
+
+    rng = random.Random(7)
+    rows = b"".join(b"\x00" + rng.randbytes(side * 3) for _ in range(side))
+
+    def chunk(tag: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(tag + body))
+        return struct.pack(">I", len(body)) + tag + body + crc
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 1))
+        + chunk(b"IEND", b"")
+    )
+
+
+def images_response() -> bytes:
+    """An OpenAI Images API answer carrying one ``b64_json`` PNG and token usage."""
+    import base64
+
+    body = {
+        "created": 0,
+        "data": [{"b64_json": base64.b64encode(image_png()).decode("ascii")}],
+        "usage": {
+            "input_tokens": 12,
+            "output_tokens": 272,
+            "total_tokens": 284,
+            "input_tokens_details": {"text_tokens": 12, "image_tokens": 0},
+        },
+    }
+    return compact_json(body)

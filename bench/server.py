@@ -9,6 +9,7 @@ Endpoints (HTTP/1.1, keep-alive, pipelining-safe, ``Content-Length`` or chunked 
 * ``POST /v1/chat/completions`` (and ``/chat/completions``): a chat completion, or with
   ``"stream": true`` a chunked SSE stream of 20 text deltas, a usage chunk and ``[DONE]``.
 * ``POST /v1/messages``: an Anthropic message, or its SSE event stream.
+* ``POST /v1/images/generations``: one ~200 KB ``b64_json`` PNG with usage.
 * ``GET /v1/models``: a one-model list. ``GET /_bench/stats``: requests served so far.
 
 The model id picks the reply: ids containing ``bench-json`` get the ~50 KB storyboard
@@ -67,6 +68,13 @@ class _Replies:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, bytes, bool], bytes | list[bytes]] = {}
+        self._image: bytes | None = None
+
+    def image(self) -> bytes:
+        """The images endpoint's answer (rendered once)."""
+        if self._image is None:
+            self._image = payloads.http_response(payloads.images_response())
+        return self._image
 
     def get(self, endpoint: str, model: bytes, stream: bool) -> bytes | list[bytes]:
         key = (endpoint, model, stream)
@@ -247,6 +255,8 @@ class BenchServer:
         self.requests += 1
         path = request.path
         if request.method == b"POST":
+            if path == b"/v1/images/generations":
+                return self._replies.image()
             if path in (b"/v1/chat/completions", b"/chat/completions"):
                 endpoint = "openai"
             elif path == b"/v1/messages":

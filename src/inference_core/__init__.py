@@ -93,13 +93,52 @@ _EXPORTS: dict[str, str] = {
     "FakeChatModel": "inference_core.adapters.fakes",
     "FunctionChatModel": "inference_core.adapters.fakes",
     "FakeMediaGenerator": "inference_core.adapters.fakes",
+    # media generation
+    "Capability": "inference_core.domain.media",
+    "MediaInput": "inference_core.domain.media",
+    "MediaUsage": "inference_core.domain.media",
+    "StoredAsset": "inference_core.domain.media",
+    "GeneratorUnavailable": "inference_core.domain.errors",
+    "MediaGenerationError": "inference_core.domain.errors",
+    "AssetStoreError": "inference_core.domain.errors",
+    "MediaTooLarge": "inference_core.domain.errors",
+    "UnexpectedMediaType": "inference_core.domain.errors",
+    "GenerateMedia": "inference_core.application.media",
+    "MediaProgress": "inference_core.application.media",
+    "MediaResult": "inference_core.application.results",
+    "FilesystemAssetStore": "inference_core.adapters.storage.filesystem",
+    "GeneratorMetadata": "inference_core.adapters.media.legacy",
+    "BaseImageGenerator": "inference_core.adapters.media.legacy",
+    "BaseVideoGenerator": "inference_core.adapters.media.legacy",
+    "BaseAudioGenerator": "inference_core.adapters.media.legacy",
+    "BaseGeneratorRegistry": "inference_core.compat.generators",
+    "ImageGeneratorRegistry": "inference_core.compat.generators",
+    "VideoGeneratorRegistry": "inference_core.compat.generators",
+    "AudioGeneratorRegistry": "inference_core.compat.generators",
+    "get_image_generator_registry": "inference_core.compat.generators",
+    "get_video_generator_registry": "inference_core.compat.generators",
+    "get_audio_generator_registry": "inference_core.compat.generators",
+    "ImageService": "inference_core.compat.media_services",
+    "MockImageService": "inference_core.compat.media_services",
+    "VideoService": "inference_core.compat.media_services",
+    "MockVideoService": "inference_core.compat.media_services",
+    "AudioService": "inference_core.compat.media_services",
+    "MockAudioService": "inference_core.compat.media_services",
 }
 
 __all__ = [
     "AgentDescriptor",
     "AllFallbacksFailed",
+    "AssetStoreError",
+    "AudioGeneratorRegistry",
     "AudioPart",
+    "AudioService",
     "AuthenticationError",
+    "BaseAudioGenerator",
+    "BaseGeneratorRegistry",
+    "BaseImageGenerator",
+    "BaseVideoGenerator",
+    "Capability",
     "ChatChunk",
     "ChatPromptTemplate",
     "ChatRequest",
@@ -113,15 +152,21 @@ __all__ = [
     "DescriptorResult",
     "FakeChatModel",
     "FakeMediaGenerator",
+    "FilesystemAssetStore",
     "FinishReason",
     "FunctionChatModel",
     "GPT5ChatClient",
+    "GenerateMedia",
     "GeneratedMedia",
     "GenerationParams",
     "GenerationRequest",
     "GeneratorInfo",
+    "GeneratorMetadata",
     "GeneratorNotFound",
+    "GeneratorUnavailable",
+    "ImageGeneratorRegistry",
     "ImagePart",
+    "ImageService",
     "ImageUtils",
     "Inference",
     "InferenceError",
@@ -137,9 +182,18 @@ __all__ = [
     "JSONOutput",
     "LLMClient",
     "MediaFile",
+    "MediaGenerationError",
+    "MediaInput",
     "MediaKind",
+    "MediaProgress",
+    "MediaResult",
+    "MediaTooLarge",
+    "MediaUsage",
     "Message",
     "MissingAPIKeyError",
+    "MockAudioService",
+    "MockImageService",
+    "MockVideoService",
     "ModelCapabilities",
     "ModelCatalog",
     "ModelConfig",
@@ -158,14 +212,21 @@ __all__ = [
     "ResponseFormat",
     "Route",
     "RuntimeConfig",
+    "StoredAsset",
     "StreamInterrupted",
     "TemplateError",
     "TextPart",
+    "UnexpectedMediaType",
     "Usage",
     "UsageEvent",
+    "VideoGeneratorRegistry",
+    "VideoService",
     "__version__",
     "bootstrap",
+    "get_audio_generator_registry",
+    "get_image_generator_registry",
     "get_model_config",
+    "get_video_generator_registry",
 ]
 
 
@@ -184,11 +245,37 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from inference_core.adapters.fakes import FakeChatModel, FakeMediaGenerator, FunctionChatModel
+    from inference_core.adapters.media.legacy import (
+        BaseAudioGenerator,
+        BaseImageGenerator,
+        BaseVideoGenerator,
+        GeneratorMetadata,
+    )
+    from inference_core.adapters.storage.filesystem import FilesystemAssetStore
+    from inference_core.application.media import GenerateMedia, MediaProgress
+    from inference_core.application.results import MediaResult
     from inference_core.compat.config_loader import ConfigLoader
     from inference_core.compat.custom_model import CustomModelClient
+    from inference_core.compat.generators import (
+        AudioGeneratorRegistry,
+        BaseGeneratorRegistry,
+        ImageGeneratorRegistry,
+        VideoGeneratorRegistry,
+        get_audio_generator_registry,
+        get_image_generator_registry,
+        get_video_generator_registry,
+    )
     from inference_core.compat.image_utils import ImageUtils
     from inference_core.compat.input_utils import InputUtils, MultimodalUtils
     from inference_core.compat.llm_client import GPT5ChatClient, LLMClient
+    from inference_core.compat.media_services import (
+        AudioService,
+        ImageService,
+        MockAudioService,
+        MockImageService,
+        MockVideoService,
+        VideoService,
+    )
     from inference_core.compat.registry import (
         ModelConfig,
         ModelInfo,
@@ -210,12 +297,14 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from inference_core.domain.descriptors import AgentDescriptor, DescriptorResult, MediaFile
     from inference_core.domain.errors import (
         AllFallbacksFailed,
+        AssetStoreError,
         AuthenticationError,
         ConfigurationError,
         ContentFiltered,
         ContextWindowExceeded,
         DeadlineExceeded,
         GeneratorNotFound,
+        GeneratorUnavailable,
         InferenceError,
         InvalidGeneratorInput,
         InvalidImageError,
@@ -225,6 +314,8 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         InvalidRequestError,
         InvalidResponse,
         InvalidSchemaError,
+        MediaGenerationError,
+        MediaTooLarge,
         MissingAPIKeyError,
         ModelNotFoundError,
         OutputValidationError,
@@ -235,12 +326,17 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         RateLimitError,
         StreamInterrupted,
         TemplateError,
+        UnexpectedMediaType,
     )
     from inference_core.domain.media import (
+        Capability,
         GeneratedMedia,
         GenerationRequest,
         GeneratorInfo,
+        MediaInput,
         MediaKind,
+        MediaUsage,
+        StoredAsset,
     )
     from inference_core.domain.messages import AudioPart, ImagePart, Message, TextPart
     from inference_core.domain.prompts import ChatPromptTemplate, PromptTemplate

@@ -1,6 +1,7 @@
 """The ``inference-core`` command (also ``python -m inference_core``).
 
-Commands: ``chat``, ``models``, ``route``, ``plugins``, ``doctor``, ``demo``. Human output by
+Commands: ``chat``, ``models``, ``route``, ``plugins``, ``doctor``, ``demo``,
+``generators``, ``generate``. Human output by
 default (rich tables when rich is installed), ``--output json`` for scripts.
 Errors print one line and a hint and exit non-zero; ``--debug`` shows the
 traceback. Secrets are never printed: key status is "configured", "missing"
@@ -16,16 +17,21 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from inference_core.cli.console import Console, price, show
+from inference_core.cli.media import add_media_commands
 from inference_core.composition import Inference, bootstrap
 from inference_core.domain.chat import Usage
 from inference_core.domain.errors import (
     ConfigurationError,
+    GeneratorNotFound,
+    GeneratorUnavailable,
     InferenceError,
+    InvalidGeneratorInput,
     InvalidImageError,
     InvalidInputError,
     MissingAPIKeyError,
@@ -36,75 +42,9 @@ from inference_core.domain.images import sniff_image_mime
 from inference_core.domain.messages import ContentPart, ImagePart, Message, TextPart
 from inference_core.domain.routing import Route
 
-__all__ = ["main"]
+__all__ = ["Console", "main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-class Console:
-    """Writes human or JSON output; rich tables when rich is available and wanted."""
-
-    def __init__(self, output: str, *, stdout: Any = None, stderr: Any = None) -> None:
-        self.json = output == "json"
-        self.out = stdout or sys.stdout
-        self.err = stderr or sys.stderr
-
-    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Print rows as a table (or as a JSON list of objects with ``--output json``)."""
-        if self.json:
-            self.emit([dict(zip(columns, row, strict=True)) for row in rows])
-            return
-        try:
-            from rich.console import Console as RichConsole
-            from rich.table import Table
-        except ImportError:  # plain text fallback without the `cli` extra
-            widths = [
-                max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(columns)
-            ]
-            self.line(title)
-            self.line("  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
-            for row in rows:
-                self.line("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
-            return
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*(str(v) for v in row))
-        RichConsole(file=self.out, width=160).print(table)
-
-    def pairs(self, title: str, items: Sequence[tuple[str, Any]]) -> None:
-        """Print key/value pairs (or one JSON object)."""
-        if self.json:
-            self.emit(dict(items))
-            return
-        self.table(title, ["field", "value"], [(k, _show(v)) for k, v in items])
-
-    def emit(self, value: Any) -> None:
-        """Write one JSON document."""
-        self.out.write(json.dumps(value, indent=2, default=str) + "\n")
-
-    def line(self, text: str = "") -> None:
-        """Write a line to stdout."""
-        self.out.write(text + "\n")
-
-    def note(self, text: str) -> None:
-        """Write a line to stderr (progress, usage, hints)."""
-        self.err.write(text + "\n")
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return ", ".join(map(str, value)) or "-"
-    return str(value)
-
-
-def _price(value: float | None) -> str:
-    return "unknown" if value is None else f"{value:g}"
 
 
 # --- commands -------------------------------------------------------------------------
@@ -131,12 +71,12 @@ def cmd_models(args: argparse.Namespace, console: Console) -> int:
             (
                 spec.id,
                 spec.provider,
-                _show(caps.vision),
+                show(caps.vision),
                 caps.json_output.value,
-                _show(spec.context_window),
-                _show(spec.max_output_tokens),
-                _price(spec.pricing.input),
-                _price(spec.pricing.output),
+                show(spec.context_window),
+                show(spec.max_output_tokens),
+                price(spec.pricing.input),
+                price(spec.pricing.output),
                 key,
             )
         )
@@ -305,7 +245,7 @@ def _load_schema(name: str) -> dict[str, Any]:
 
 def _usage_line(model: str, usage: Usage, attempts: int, latency_ms: float) -> str:
     cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
-    tokens = f"{_show(usage.input_tokens)} in / {_show(usage.output_tokens)} out"
+    tokens = f"{show(usage.input_tokens)} in / {show(usage.output_tokens)} out"
     return f"[{model}] {tokens}, cost {cost}, {attempts} attempt(s), {latency_ms:.0f} ms"
 
 
@@ -530,8 +470,8 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         (
             name,
             totals.attempts,
-            _show(totals.usage.input_tokens),
-            _show(totals.usage.output_tokens),
+            show(totals.usage.input_tokens),
+            show(totals.usage.output_tokens),
             "unknown" if totals.cost_usd is None else f"${totals.cost_usd:.6f}",
         )
         for name, totals in [*snapshot.by_model.items(), ("TOTAL", snapshot.total)]
@@ -554,6 +494,10 @@ def _hint(exc: BaseException) -> str:
         return "export the variable (or add it to .env), or pick another model with --model"
     if isinstance(exc, ConfigurationError):
         return "run `inference-core doctor` to check the configuration"
+    if isinstance(exc, InvalidGeneratorInput):
+        return f"see what it accepts: inference-core generators --schema {exc.generator_id}"
+    if isinstance(exc, GeneratorNotFound | GeneratorUnavailable):
+        return "run `inference-core generators` to see the installed generators and their status"
     if isinstance(exc, OutputValidationError):
         return "the model's last answer is above; try a stronger model or a simpler schema"
     if isinstance(exc, InvalidInputError):
@@ -612,13 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--max-tokens", type=int, default=48, help="cap for the streamed answer")
     demo.set_defaults(handler=cmd_demo)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    add_media_commands(sub)
     return parser
-
-
-#: Commands contributed by other modules of this file (chat, demo) register here.
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
 
 
 def _quiet_library_logs(debug: bool) -> None:

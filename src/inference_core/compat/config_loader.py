@@ -1,7 +1,8 @@
 """The seed's ``ConfigLoader``: read YAML/JSON config files and ``.env`` files.
 
-A facade over the runtime config loader (handed out by the composition root), so these files are parsed,
-capped and reported exactly like ``inference_runtime.yaml``.
+A facade over the runtime config loader (handed out by the composition root),
+so these files are parsed, capped and reported exactly like
+``inference_runtime.yaml``.
 
 One deliberate difference from the seed: nothing here writes to
 ``os.environ``. The seed's ``load_env_file()`` copied ``.env`` values into the

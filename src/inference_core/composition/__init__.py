@@ -48,7 +48,7 @@ from inference_core.domain.config import RetryPolicy, RuntimeConfig
 from inference_core.domain.routing import Route
 from inference_core.ports.chat import ChatModel
 from inference_core.ports.media import AssetStore, GeneratorRegistry, MediaProbe
-from inference_core.ports.runtime import Clock, Sleeper, UsageSink
+from inference_core.ports.runtime import Clock, EventLog, Sleeper, UsageSink
 
 __all__ = [
     "ChatModelFactory",
@@ -136,34 +136,77 @@ class Inference:
     def generate_media(self) -> GenerateMedia:
         """The :class:`~inference_core.application.GenerateMedia` use-case (built on first use)."""
         if self._generate_media is None:
-            from inference_core.adapters.media.probe import AVMediaProbe
-            from inference_core.adapters.media.setup import build_store
-
-            self._generate_media = GenerateMedia(
-                self.generators,
-                self.asset_store or build_store(self.config),
-                self.media_probe or AVMediaProbe(),
-                retry=self.retry or self.config.retry,
-                usage_sinks=self._sinks,
-                log=self.caller.log,
-                clock=self.clock,
-                sleeper=self.sleeper,
-            )
+            self._generate_media = self._media(self.generators, self.caller.log, None)
         return self._generate_media
 
     @property
     def generators(self) -> GeneratorRegistry:
         """The generator registry: installed plugins plus ``media.generator_dirs`` (lazy)."""
         if self.generator_registry is None:
-            from inference_core.adapters.media.setup import build_registry
-
-            self.generator_registry = build_registry(
-                self.config,
-                self.env,
-                config_dir=self.config_path.parent if self.config_path else None,
-                redact=self.redactor.redact_text,
-            )
+            self.generator_registry = self._registry(self.config, self.env, self.redactor)
         return self.generator_registry
+
+    def media_with(
+        self,
+        *,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        secrets: Mapping[str, str | SecretStr] | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> GenerateMedia:
+        """A :class:`GenerateMedia` whose generators get extra options and keys.
+
+        ``options`` (per generator id) win over the config's ``generators:``
+        section, ``secrets`` over the environment, ``retry`` over the configured
+        policy. Store, probe, ledger and usage sink are shared with this
+        instance. The seed's services (``ImageService(api_key=..., model=...)``)
+        are built this way; the keys are masked in every event and error.
+        """
+        extra = {
+            name: value.get_secret_value() if isinstance(value, SecretStr) else value
+            for name, value in (secrets or {}).items()
+        }
+        redactor = self.redactor.including(*extra.values())
+        config = self.config
+        if options:
+            merged = dict(config.generators)
+            for generator_id, section in options.items():
+                merged[generator_id] = {**merged.get(generator_id, {}), **section}
+            config = config.model_copy(update={"generators": merged})
+        registry = self._registry(config, {**self.env, **extra}, redactor)
+        return self._media(registry, StructlogEventLog(redactor), retry)
+
+    def _registry(
+        self, config: RuntimeConfig, env: Mapping[str, str], redactor: SecretRedactor
+    ) -> GeneratorRegistry:
+        from inference_core.adapters.media.setup import build_registry
+
+        return build_registry(
+            config,
+            env,
+            config_dir=self.config_path.parent if self.config_path else None,
+            redact=redactor.redact_text,
+        )
+
+    def _media(
+        self, registry: GeneratorRegistry, log: EventLog, retry: RetryPolicy | None
+    ) -> GenerateMedia:
+        from inference_core.adapters.media.probe import AVMediaProbe
+        from inference_core.adapters.media.setup import build_store
+
+        if self.asset_store is None:
+            self.asset_store = build_store(self.config)
+        if self.media_probe is None:
+            self.media_probe = AVMediaProbe()
+        return GenerateMedia(
+            registry,
+            self.asset_store,
+            self.media_probe,
+            retry=retry or self.retry or self.config.retry,
+            usage_sinks=self._sinks,
+            log=log,
+            clock=self.clock,
+            sleeper=self.sleeper,
+        )
 
     @property
     def default_model(self) -> str | None:

@@ -9,7 +9,9 @@ imported on first use: the facades load without Pillow, tiktoken or httpx.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from inference_core.adapters.config import (
     environment_snapshot,
@@ -19,7 +21,16 @@ from inference_core.adapters.config import (
     substitute_env,
 )
 from inference_core.adapters.config.loader import parse_config_text, read_config_file
+from inference_core.adapters.media.legacy import (
+    BaseAudioGenerator,
+    BaseImageGenerator,
+    BaseVideoGenerator,
+    GeneratorMetadata,
+    LegacyGenerator,
+    SeedGenerator,
+)
 from inference_core.domain.images import ImageLimits
+from inference_core.ports.media import AssetStore
 from inference_core.ports.tokens import TokenCounter
 
 if TYPE_CHECKING:
@@ -28,15 +39,26 @@ if TYPE_CHECKING:
     from inference_core.composition import Inference
 
 __all__ = [
+    "BaseAudioGenerator",
+    "BaseImageGenerator",
+    "BaseVideoGenerator",
+    "GeneratorMetadata",
     "ImageSource",
+    "LegacyGenerator",
     "OllamaClient",
     "PillowImaging",
     "PullProgress",
+    "SeedGenerator",
+    "concat_audio",
+    "concat_video",
     "environment_snapshot",
     "exact_token_counter",
     "find_file_upwards",
     "image_processor",
     "load_runtime",
+    "media_store",
+    "mix_audio",
+    "mux_audio_video",
     "ollama_manager",
     "parse_config_text",
     "read_config_file",
@@ -75,3 +97,41 @@ def ollama_manager(inference: Inference, model: str) -> OllamaClient:
     if connection.base_url is None:
         connection = connection.model_copy(update={"base_url": DEFAULT_BASE_URL})
     return create_client(connection)
+
+
+def media_store(inference: Inference, directory: str | Path | None = None) -> AssetStore:
+    """A filesystem asset store at ``directory`` (default ``media.output_dir``)."""
+    from inference_core.adapters.media.setup import build_store
+
+    return build_store(inference.config, directory)
+
+
+# PyAV and numpy load on first use: the facades import this module eagerly.
+
+
+def concat_audio(inputs: Sequence[Path], output: Path, *, fmt: str) -> None:
+    """Decode the inputs and encode them as one continuous stream (PyAV)."""
+    from inference_core.adapters.media import av_ops
+
+    av_ops.concat_audio(inputs, output, fmt=fmt)
+
+
+def concat_video(inputs: Sequence[Path], output: Path, **options: Any) -> None:
+    """Join clips with cut/crossfade transitions, normalising size and rate (PyAV)."""
+    from inference_core.adapters.media import av_ops
+
+    av_ops.concat_video(inputs, output, **options)
+
+
+def mix_audio(narration: Sequence[Path], output: Path, **options: Any) -> None:
+    """Mix narration over ducked music and ambience beds into a WAV (PyAV, numpy)."""
+    from inference_core.adapters.media import av_ops
+
+    av_ops.mix_audio(narration, output, **options)
+
+
+def mux_audio_video(video: Path, audio: Path, output: Path) -> None:
+    """Put ``audio`` under ``video`` as AAC in MP4 (PyAV)."""
+    from inference_core.adapters.media import av_ops
+
+    av_ops.mux_audio_video(video, audio, output)

@@ -385,11 +385,14 @@ class UnexpectedMediaType(AssetStoreError):
         found: What the bytes turned out to be (``None`` when unrecognised).
     """
 
-    def __init__(self, name: str, expected: str, found: str | None) -> None:
+    def __init__(
+        self, name: str, expected: str, found: str | None, *, discarded: bool = True
+    ) -> None:
         self.expected = expected
         self.found = found
         what = found or "unrecognised bytes"
-        super().__init__(f"{name!r} should be {expected} but is {what}; nothing was kept")
+        tail = "; nothing was kept" if discarded else ""
+        super().__init__(f"{name!r} should be {expected} but is {what}{tail}")
 
 
 class AllFallbacksFailed(ExceptionGroup[Exception], InferenceError):

@@ -71,6 +71,8 @@ def validate_params(
     except ValidationError as exc:
         problems = [_problem(cast("Mapping[str, Any]", e)) for e in exc.errors()]
         raise InvalidGeneratorInput(generator_id, problems) from None
+    if model.model_config.get("extra") != "ignore":
+        return instance, ()  # closed models refuse unknown fields, so none was ignored
     known = set(model.model_fields)
     known |= {f.alias for f in model.model_fields.values() if f.alias}
     ignored = tuple(sorted(k for k in params if k not in known))

@@ -170,3 +170,11 @@ class GeneratorRegistry(Protocol):
     def listings(self, kind: MediaKind | None = None) -> Sequence[GeneratorListing]:
         """Every registered generator of ``kind`` (all kinds when ``None``), sorted by id."""
         ...
+
+    def register(self, generator: MediaGenerator) -> None:
+        """Add (or replace) a ready generator under its ``info.id``."""
+        ...
+
+    def reload(self) -> None:
+        """Discover the plugin and directory generators again (registered ones are kept)."""
+        ...

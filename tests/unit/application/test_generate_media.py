@@ -1,4 +1,4 @@
-"""GenerateMedia: validation before anything is sent, retries that never pay twice, checked files."""
+"""GenerateMedia: validation before sending, retries that never pay twice, checked files."""
 
 from __future__ import annotations
 
@@ -158,9 +158,7 @@ async def test_overload_is_retried_until_attempts_run_out(tmp_path: Path) -> Non
         ContentFiltered("refused", status=400),
     ],
 )
-async def test_timeouts_and_refusals_are_never_repeated(
-    tmp_path: Path, error: Exception
-) -> None:
+async def test_timeouts_and_refusals_are_never_repeated(tmp_path: Path, error: Exception) -> None:
     fake = FakeMediaGenerator(script=[error])
     use_case, ledger, sleeper = wired(tmp_path, fake)
     with pytest.raises(type(error)):

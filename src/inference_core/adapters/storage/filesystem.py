@@ -97,7 +97,8 @@ class FilesystemAssetStore:
         """A fresh, unused path in the store's scratch directory."""
         directory = self.root / _SCRATCH
         directory.mkdir(parents=True, exist_ok=True)
-        return directory / f"{uuid.uuid4().hex}{safe_name(suffix) if suffix else ''}"
+        extension = f".{safe_name(suffix.lstrip('.'))}" if suffix.strip(".") else ""
+        return directory / f"{uuid.uuid4().hex}{extension}"
 
     async def commit(
         self, scratch: Path, *, name: str, kind: MediaKind, max_bytes: int | None = None
@@ -153,6 +154,8 @@ class FilesystemAssetStore:
         self, scratch: Path, name: str, kind: MediaKind, digest: str, size: int, head: bytes
     ) -> StoredAsset:
         mime = sniff_mime(head)
+        if mime == "video/mp4" and kind is MediaKind.AUDIO:
+            mime = "audio/mp4"  # ISO BMFF is either; the probe checks there is audio in it
         if mime is None or kind_of_mime(mime) is not kind:
             raise UnexpectedMediaType(name, kind.value, mime)
         final = self._claim(safe_name(name), EXTENSIONS[mime], scratch)

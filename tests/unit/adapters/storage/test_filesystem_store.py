@@ -59,10 +59,8 @@ async def test_streamed_chunks_are_joined_in_order(tmp_path: Path) -> None:
 
 async def test_existing_names_are_never_overwritten(tmp_path: Path) -> None:
     store = FilesystemAssetStore(tmp_path)
-    first, second, third = (
-        await asyncio.gather(
-            *(store.save(png_bytes(4 + i, 4), name="same", kind=MediaKind.IMAGE) for i in range(3))
-        )
+    first, second, third = await asyncio.gather(
+        *(store.save(png_bytes(4 + i, 4), name="same", kind=MediaKind.IMAGE) for i in range(3))
     )
     names = {Path(a.path).name for a in (first, second, third)}
     assert names == {"same.png", "same-1.png", "same-2.png"}
