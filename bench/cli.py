@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
+from bench.media import render as render_media
+from bench.media import run_media_bench
 from bench.report import build_rows, loaded_note, machine_info, render_markdown, render_text
 from bench.runtime import bench_environ, write_runtime_config
 from bench.suites import SUITES, Suite, suite_by_key
@@ -241,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rss_samples: dict[str, list[float]] = {}
     bare_rss: list[float] = []
     check_text = ""
+    media_text = ""
 
     def remaining() -> float:
         return deadline - time.monotonic()
@@ -273,6 +276,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                     rss_samples.setdefault(suite.key, []).append(float(extra["rss_kib"]))
         if remaining() > 1:
             check_text = _import_check_text(env, min(cap, remaining()), 1 if quick else 5)
+        if remaining() > 10:
+            jobs, small = (24, 12) if quick else (200, 50)
+            _progress(f"media: {jobs} image jobs per row at concurrency 16")
+            media_rows = run_media_bench(
+                server.origin, jobs=jobs, small=small, concurrency=16, timeout=min(cap, remaining())
+            )
+            media_text = render_media(media_rows, 16)
 
     info = replace(info, load_after=os.getloadavg())
     bare_kib = sorted(bare_rss)[len(bare_rss) // 2] if bare_rss else None
@@ -295,12 +305,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if check_text:
         print()
         print(check_text)
+    if media_text:
+        print()
+        print(media_text)
     print(f"\nfinished in {elapsed:.1f} s")
     if write_to is not None:
         write_to.parent.mkdir(parents=True, exist_ok=True)
-        write_to.write_text(
-            render_markdown(rows, info, elapsed_s=elapsed, import_check=check_text),
-            encoding="utf-8",
-        )
+        report = render_markdown(rows, info, elapsed_s=elapsed, import_check=check_text)
+        if media_text:
+            report += (
+                "\n## Media generation (image jobs, `python -m bench.media`)\n\n"
+                "Same work per job in every row: POST /v1/images/generations, decode the "
+                "`b64_json` PNG, write the file. Ours adds schema validation, the retry owner, "
+                "a streamed atomic store with sha256, probe verification and usage events. "
+                "Each row is its own process; peak RSS is that process's.\n\n"
+                f"{media_text}\n"
+            )
+        write_to.write_text(report, encoding="utf-8")
         print(f"wrote {write_to}")
     return 0
