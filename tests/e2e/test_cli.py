@@ -233,3 +233,36 @@ def test_doctor_reports_the_llama_cpp_engine_build(tmp_path: Path, capsys) -> No
     checks = {row["check"]: row for row in json.loads(out)}
     engine = checks["llama.cpp engine"]
     assert engine["status"] == "ok" and "AVX2" in engine["detail"]
+
+
+def test_demo_runs_end_to_end_and_its_film_decodes(
+    config: Path, server: FakeServer, tmp_path: Path, capsys
+) -> None:
+    import av
+
+    outline = {
+        "title": "The Lighthouse Keeper",
+        "scenes": [
+            {"setting": "A rocky shore at dusk", "action": "The keeper climbs the stairs."},
+            {"setting": "The lamp room at night", "action": "A storm rattles the glass."},
+            {"setting": "A calm morning harbour", "action": "Boats return safely home."},
+        ],
+    }
+    server.reply("Waves fold over stone.")
+    server.reply(json.dumps(outline))
+    out_dir = tmp_path / "demo-files"
+    code, out, err = run(
+        capsys, "--config", str(config), "demo", "--model", "gpt-4o-mini", "--out", str(out_dir)
+    )
+    assert code == 0, err
+    assert "Storyboard files" in out and "offline_video" in out
+    cards = sorted(out_dir.glob("scene-*-card.png"))
+    assert len(cards) == 3
+    film = out_dir / "storyboard.mp4"
+    with av.open(str(film)) as container:
+        assert len(container.streams.audio) == 1
+        video = container.streams.video[0]
+        assert (video.codec_context.width, video.codec_context.height) == (640, 360)
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames > 3 * 12  # three clips of at least a second at 12 fps, minus crossfades
+    assert not list((out_dir / ".scratch").iterdir())  # no temporary file left behind

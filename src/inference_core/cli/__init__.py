@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from inference_core.cli.console import Console, price, show
-from inference_core.cli.media import add_media_commands
+from inference_core.cli.media import add_media_commands, demo_storyboard
 from inference_core.composition import Inference, bootstrap
 from inference_core.domain.chat import Usage
 from inference_core.domain.errors import (
@@ -414,7 +414,7 @@ _DEMO_OUTLINE = (
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
-    """The library end to end: routing, a streamed chat, validated JSON, usage and cost."""
+    """The library end to end: routing, a streamed chat, validated JSON, media, usage and cost."""
     inference = _bootstrap(args)
     model = args.model or inference.default_model
     route = inference.route(model)
@@ -464,7 +464,10 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
         f"valid against the schema)"
     )
 
-    console.line("\n== 4. Usage and cost of this run")
+    console.line("\n== 4. Media from the outline (offline generators: cards, speech, clips)")
+    demo_storyboard(inference, console, outline.value, Path(args.out))
+
+    console.line("\n== 5. Usage and cost of this run")
     snapshot = inference.ledger.snapshot()
     rows = [
         (
@@ -472,11 +475,14 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
             totals.attempts,
             show(totals.usage.input_tokens),
             show(totals.usage.output_tokens),
+            totals.images or "-",
+            f"{totals.media_seconds:.1f}" if totals.media_seconds else "-",
             "unknown" if totals.cost_usd is None else f"${totals.cost_usd:.6f}",
         )
         for name, totals in [*snapshot.by_model.items(), ("TOTAL", snapshot.total)]
     ]
-    console.table("Usage", ["model", "attempts", "in tokens", "out tokens", "cost"], rows)
+    columns = ["model", "attempts", "in tokens", "out tokens", "images", "media s", "cost"]
+    console.table("Usage", columns, rows)
     return EXIT_OK
 
 
@@ -554,6 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="show the library end to end (works offline, no key)")
     demo.add_argument("--model", "-m", help="model to demo (default: the configured default)")
     demo.add_argument("--max-tokens", type=int, default=48, help="cap for the streamed answer")
+    demo.add_argument("--out", default="demo-output", help="where the demo's media files go")
     demo.set_defaults(handler=cmd_demo)
 
     add_media_commands(sub)

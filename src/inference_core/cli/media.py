@@ -234,3 +234,101 @@ def _report(console: Console, results: Sequence[MediaResult | Exception]) -> int
         total = "unknown" if any(c is None for c in cost) else f"${sum(c or 0.0 for c in cost):.4f}"
         console.note(f"{len(done)} done, {len(failures)} failed, cost {total}")
     return 0 if not failures else 1
+
+
+def demo_storyboard(
+    inference: Inference, console: Console, outline: dict[str, Any], out: Path
+) -> Path:
+    """The demo's media step: per scene a card, its narration and a clip; then one film.
+
+    Offline generators only (no key, no network): cards (Pillow), speech
+    (espeak-ng), slideshow clips (H.264), then the clips joined with
+    crossfades, the narration joined, and both muxed into ``out/storyboard.mp4``.
+    Returns the final file; every file is measured from disk.
+    """
+    from inference_core.composition.services import (
+        concat_audio,
+        concat_video,
+        media_store,
+        mux_audio_video,
+    )
+
+    store = media_store(inference, out)
+    media = inference.generate_media
+    scenes = outline["scenes"]
+    title = outline["title"]
+
+    def batch(requests: list[GenerationRequest]) -> list[MediaResult]:
+        results = inference.run_sync(media.generate_many(requests, concurrency=3, store=store))
+        failures = [r for r in results if isinstance(r, Exception)]
+        if failures:
+            raise failures[0]
+        return [r for r in results if not isinstance(r, Exception)]
+
+    cards = batch(
+        [
+            GenerationRequest(
+                kind=MediaKind.IMAGE, generator_id="offline_image_card",
+                prompt=f"{title}: {scene['setting']}", params={"width": 640, "height": 360},
+                name=f"scene-{i + 1}-card",
+            )
+            for i, scene in enumerate(scenes)
+        ]
+    )  # fmt: skip
+    voices = batch(
+        [
+            GenerationRequest(
+                kind=MediaKind.AUDIO, generator_id="offline_tts", text=scene["action"],
+                params={"voice": "auto"}, name=f"scene-{i + 1}-narration",
+            )
+            for i, scene in enumerate(scenes)
+        ]
+    )  # fmt: skip
+    clips = batch(
+        [
+            GenerationRequest(
+                kind=MediaKind.VIDEO, generator_id="offline_video",
+                inputs=(MediaInput(path=card.files[0].path),),
+                params={
+                    "duration_s": round(max(1.0, voice.files[0].duration_s or 1.0) + 0.5, 1),
+                    "fps": 12, "width": 640, "height": 360,
+                },
+                name=f"scene-{i + 1}-clip",
+            )
+            for i, (card, voice) in enumerate(zip(cards, voices, strict=True))
+        ]
+    )  # fmt: skip
+    rows = []
+    for i, (card, voice, clip) in enumerate(zip(cards, voices, clips, strict=True)):
+        c, v, k = card.files[0], voice.files[0], clip.files[0]
+        rows.append(
+            (
+                i + 1,
+                f"{Path(c.path).name} {c.width}x{c.height}",
+                f"{Path(v.path).name} {v.duration_s:.1f}s",
+                f"{Path(k.path).name} {k.frame_count} frames",
+            )
+        )
+    console.table(
+        "Storyboard files (measured from disk)", ["scene", "card", "narration", "clip"], rows
+    )
+
+    film = store.scratch_path(".mp4")
+    narration = store.scratch_path(".wav")
+    final = store.scratch_path(".mp4")
+    try:
+        concat_video([Path(c.files[0].path) for c in clips], film, transitions=["crossfade"])
+        concat_audio([Path(v.files[0].path) for v in voices], narration, fmt="wav")
+        mux_audio_video(film, narration, final)
+        asset = inference.run_sync(store.commit(final, name="storyboard", kind=MediaKind.VIDEO))
+    finally:
+        for path in (film, narration, final):
+            path.unlink(missing_ok=True)
+    probe = inference.media_probe
+    assert probe is not None  # set when generate_media was first used
+    measured = probe.measure(Path(asset.path), asset.mime_type)
+    console.line(
+        f"{asset.path}: {measured.width}x{measured.height}, {measured.frame_count} frames, "
+        f"{measured.duration_s:.1f}s, {asset.size_bytes} bytes"
+    )
+    return Path(asset.path)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anthropic
 import httpx2
@@ -17,6 +17,12 @@ from inference_core.adapters.anthropic import CAPABILITIES
 from inference_core.adapters.anthropic.errors import map_anthropic_error
 from inference_core.adapters.anthropic.params import messages_kwargs
 from inference_core.adapters.http_errors import redact, stream_cut
+from inference_core.adapters.sdk_support import (
+    HttpBackend,
+    call_options,
+    keyless_headers,
+    sdk_http_client,
+)
 from inference_core.domain.catalog import AdapterCapabilities
 from inference_core.domain.chat import (
     ChatChunk,
@@ -26,7 +32,7 @@ from inference_core.domain.chat import (
     Usage,
     token_count,
 )
-from inference_core.domain.errors import ConfigurationError, InvalidResponse, ProviderError
+from inference_core.domain.errors import InvalidResponse, ProviderError
 from inference_core.domain.messages import ToolCall
 from inference_core.domain.routing import ProviderConnection
 
@@ -40,7 +46,6 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 #: ``aiohttp``: the SDK's aiohttp transport; ``httpx``: its default transport;
 #: ``auto``: aiohttp when installed, else httpx.
-HttpBackend = Literal["auto", "aiohttp", "httpx"]
 
 _FINISH = {
     "end_turn": FinishReason.STOP,
@@ -135,12 +140,8 @@ class AnthropicChatModel:
         self._provider = connection.provider
         self._capabilities = capabilities or CAPABILITIES
         self._secret = connection.api_key.get_secret_value() if connection.api_key else None
-        # An explicit (empty) key stops the SDK's env/profile lookup; its empty Authorization
-        # header is then removed (unless the connection brings its own, or a client is injected).
-        own_auth = any(name.lower() == "authorization" for name in connection.headers)
-        keyless = client is None and not self._secret and not own_auth
-        self._extra_headers: dict[str, Any] | None = (
-            {"Authorization": anthropic.omit} if keyless else None
+        self._extra_headers = keyless_headers(
+            connection, injected_client=client is not None, omit=anthropic.omit
         )
         self._owns_client = client is None
         self._client = client or anthropic.AsyncAnthropic(
@@ -149,7 +150,7 @@ class AnthropicChatModel:
             timeout=anthropic.Timeout(connection.read_timeout, connect=connection.connect_timeout),
             max_retries=0,
             default_headers=dict(connection.headers) or None,
-            http_client=http_client or _http_client(http_backend),
+            http_client=http_client or sdk_http_client(anthropic, http_backend, "anthropic"),
         )
 
     @property
@@ -162,12 +163,7 @@ class AnthropicChatModel:
         return f"AnthropicChatModel(provider={self._provider!r}, base_url={base_url!r})"
 
     def _options(self, request: ChatRequest) -> dict[str, Any]:
-        options: dict[str, Any] = {}
-        if request.timeout is not None:
-            options["timeout"] = request.timeout
-        if self._extra_headers is not None:
-            options["extra_headers"] = self._extra_headers
-        return options
+        return call_options(request.timeout, self._extra_headers)
 
     def _error(self, exc: Exception, model: str, *, in_stream: bool) -> ProviderError:
         return map_anthropic_error(
@@ -299,16 +295,3 @@ def _field(
         shown = "missing" if value is None else f"a {type(value).__name__}, not a string"
         raise model._malformed(request.model, f"{where}.{name}: {shown}")
     return value
-
-
-def _http_client(backend: HttpBackend) -> httpx2.AsyncClient:
-    """The SDK's aiohttp-backed client when asked for (or ``auto`` and installed)."""
-    if backend != "httpx":
-        try:
-            return anthropic.DefaultAioHttpClient()
-        except RuntimeError as exc:  # the SDK's stand-in when aiohttp is missing
-            if backend == "aiohttp":
-                raise ConfigurationError(
-                    "http_backend='aiohttp' needs aiohttp: pip install 'inference-core[anthropic]'"
-                ) from exc
-    return anthropic.DefaultAsyncHttpxClient()

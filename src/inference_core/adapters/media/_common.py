@@ -283,14 +283,15 @@ def build_openai_client(
     """
     import openai
 
-    from inference_core.adapters.openai.chat import DEFAULT_BASE_URL, _http_client
+    from inference_core.adapters.openai.chat import DEFAULT_BASE_URL
+    from inference_core.adapters.sdk_support import sdk_http_client
 
     client = openai.AsyncOpenAI(
         api_key=api_key or "keyless",
         base_url=base_url or DEFAULT_BASE_URL,
         timeout=openai.Timeout(timeout, connect=min(timeout, _CONNECT_TIMEOUT_S)),
         max_retries=0,
-        http_client=http_client or _http_client("auto"),
+        http_client=http_client or sdk_http_client(openai, "auto", "media"),
     )
     extra_headers: dict[str, Any] | None = None if api_key else {"Authorization": openai.omit}
     return client, extra_headers

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -20,6 +20,12 @@ from inference_core.adapters.http_errors import redact, stream_cut
 from inference_core.adapters.openai import CAPABILITIES
 from inference_core.adapters.openai.errors import map_openai_error
 from inference_core.adapters.openai.params import chat_kwargs
+from inference_core.adapters.sdk_support import (
+    HttpBackend,
+    call_options,
+    keyless_headers,
+    sdk_http_client,
+)
 from inference_core.domain.catalog import AdapterCapabilities
 from inference_core.domain.chat import (
     ChatChunk,
@@ -30,7 +36,6 @@ from inference_core.domain.chat import (
     token_count,
 )
 from inference_core.domain.errors import (
-    ConfigurationError,
     ContentFiltered,
     InvalidResponse,
     ProviderError,
@@ -49,7 +54,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 #: ``aiohttp``: the SDK's aiohttp transport (faster under concurrency); ``httpx``:
 #: the SDK's default httpx transport; ``auto``: aiohttp when installed, else httpx.
-HttpBackend = Literal["auto", "aiohttp", "httpx"]
 
 
 def usage_from_openai(raw: CompletionUsage | None) -> Usage:
@@ -117,12 +121,8 @@ class OpenAIChatModel:
         self._stream_usage = stream_usage
         self._capabilities = capabilities or CAPABILITIES
         self._secret = connection.api_key.get_secret_value() if connection.api_key else None
-        # Keyless endpoints: the SDK insists on some key, so give it one and strip the header
-        # (unless the connection brings its own Authorization header, or a client is injected).
-        own_auth = any(name.lower() == "authorization" for name in connection.headers)
-        keyless = client is None and not self._secret and not own_auth
-        self._extra_headers: dict[str, Any] | None = (
-            {"Authorization": openai.omit} if keyless else None
+        self._extra_headers = keyless_headers(
+            connection, injected_client=client is not None, omit=openai.omit
         )
         self._owns_client = client is None
         self._client = client or openai.AsyncOpenAI(
@@ -131,7 +131,7 @@ class OpenAIChatModel:
             timeout=openai.Timeout(connection.read_timeout, connect=connection.connect_timeout),
             max_retries=0,
             default_headers=dict(connection.headers) or None,
-            http_client=http_client or _http_client(http_backend),
+            http_client=http_client or sdk_http_client(openai, http_backend, "openai"),
         )
 
     @property
@@ -147,12 +147,7 @@ class OpenAIChatModel:
         )
 
     def _options(self, request: ChatRequest) -> dict[str, Any]:
-        options: dict[str, Any] = {}
-        if request.timeout is not None:
-            options["timeout"] = request.timeout
-        if self._extra_headers is not None:
-            options["extra_headers"] = self._extra_headers
-        return options
+        return call_options(request.timeout, self._extra_headers)
 
     def _error(self, exc: openai.OpenAIError, model: str, *, in_stream: bool) -> ProviderError:
         return map_openai_error(
@@ -283,16 +278,3 @@ class OpenAIChatModel:
         """Close the SDK client (and its connection pool) when this adapter built it."""
         if self._owns_client:
             await self._client.close()
-
-
-def _http_client(backend: HttpBackend) -> httpx2.AsyncClient:
-    """The SDK's aiohttp-backed client when asked for (or ``auto`` and installed)."""
-    if backend != "httpx":
-        try:
-            return openai.DefaultAioHttpClient()
-        except RuntimeError as exc:  # the SDK's stand-in when aiohttp is missing
-            if backend == "aiohttp":
-                raise ConfigurationError(
-                    "http_backend='aiohttp' needs aiohttp: pip install 'inference-core[openai]'"
-                ) from exc
-    return openai.DefaultAsyncHttpxClient()
