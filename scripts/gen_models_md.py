@@ -82,6 +82,43 @@ def _row(spec: ModelSpec) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+MEDIA_HEADER = """\
+## Media generators
+
+Prices of the media models the built-in generators call, as each provider bills them
+(the generator computes the cost of a job from these; *unknown* is reported as unknown,
+never 0). Offline generators are free (cost 0, a known price). OpenRouter reports the
+cost of each call itself (`usage.cost`), so it is taken from the answer.
+
+| Generator | Model | Billed per | Price (USD) |
+| --- | --- | --- | ---: |"""
+
+
+def _media_rows() -> list[str]:
+    """One row per priced media model, from the adapters' own price tables."""
+    from inference_core.adapters.media.openai_images import IMAGE_PRICES
+    from inference_core.adapters.media.openai_speech import SPEECH_PRICES
+
+    rows = []
+    for model, prices in IMAGE_PRICES.items():
+        rows.append(
+            f"| `openai_images` | `{model}` | million tokens | text in ${prices.input_text:g}, "
+            f"image in ${prices.input_image:g}, out ${prices.output:g} |"
+        )
+    for model, per_million in SPEECH_PRICES.items():
+        rows.append(f"| `openai_tts` | `{model}` | million characters | ${per_million:g} |")
+    rows.append("| `openai_tts` | `gpt-4o-mini-tts` | tokens | unknown |")
+    rows.append(
+        "| `openrouter_image_generator` | any | call (reported by OpenRouter) | as reported |"
+    )
+    for generator in (
+        "offline_image_card", "offline_video", "mock_video_generator", "offline_tts",
+        "offline_music", "offline_ambience",
+    ):  # fmt: skip
+        rows.append(f"| `{generator}` | local | - | $0 |")
+    return rows
+
+
 def render(catalog: ModelCatalog) -> str:
     """The whole MODELS.md text for ``catalog``."""
     grouped = catalog.by_provider()
@@ -100,6 +137,7 @@ def render(catalog: ModelCatalog) -> str:
             for spec in notes:
                 text = " ".join(t for t in (spec.name and f"{spec.name}.", spec.description) if t)
                 lines.append(f"* `{spec.id}`: {text}")
+    lines += ["", MEDIA_HEADER, *_media_rows()]
     return "\n".join(lines) + "\n"
 
 
