@@ -2,6 +2,7 @@
 
 * :class:`ChatText`, :class:`ChatJSON`, :class:`StreamChat`: the chat use-cases.
 * :class:`GenerateMedia`: media generation (one request or a bounded batch).
+* :class:`ExecuteDescriptor`: a descriptor sub-agent run (ask, gates, media, assets).
 * :class:`ModelCaller`: what they share (routing, params, retries, fallbacks, events).
 * :class:`UsageLedger`: a usage sink with running totals per run, model and provider.
 * :class:`SyncRunner`: runs coroutines from sync code on one long-lived loop.
@@ -9,6 +10,12 @@
 
 from inference_core.application.calls import ModelCaller, build_messages, call_params
 from inference_core.application.chat import ChatJSON, ChatText, StreamChat
+from inference_core.application.descriptors import (
+    DescriptorProgress,
+    ExecuteDescriptor,
+    GateEvaluator,
+    RuleMaterializer,
+)
 from inference_core.application.ledger import LedgerSnapshot, LedgerTotals, UsageLedger
 from inference_core.application.media import GenerateMedia, MediaProgress
 from inference_core.application.observability import (
@@ -37,8 +44,11 @@ __all__ = [
     "ChatJSON",
     "ChatResult",
     "ChatText",
+    "DescriptorProgress",
     "EventLog",
+    "ExecuteDescriptor",
     "FailedAttempt",
+    "GateEvaluator",
     "GenerateMedia",
     "JSONResult",
     "LedgerSnapshot",
@@ -48,6 +58,7 @@ __all__ = [
     "ModelCaller",
     "NullEventLog",
     "RetryRunner",
+    "RuleMaterializer",
     "StreamChat",
     "SyncRunner",
     "SystemClock",

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,13 +51,62 @@ from inference_core.domain.media import (
     GenerationOutput,
     GenerationRequest,
     GeneratorInfo,
+    MediaKind,
     MediaUsage,
+    StoredAsset,
     kind_of_mime,
 )
 from inference_core.ports.media import AssetStore, GeneratorRegistry, MediaGenerator, MediaProbe
 from inference_core.ports.runtime import Clock, EventLog, Sleeper, UsageSink
 
-__all__ = ["GenerateMedia", "MediaProgress", "MediaProgressCallback"]
+__all__ = ["GenerateMedia", "MediaProgress", "MediaProgressCallback", "TrackingStore"]
+
+
+class TrackingStore:
+    """An :class:`AssetStore` that remembers what it stored, so a failed step can undo it.
+
+    A generator that stores a file and then fails (or is cancelled) must not
+    leave the file behind: nobody holds a handle to it.
+    """
+
+    def __init__(self, inner: AssetStore) -> None:
+        self.inner = inner
+        self.stored: list[StoredAsset] = []
+
+    async def save(
+        self,
+        content: bytes | AsyncIterable[bytes],
+        *,
+        name: str,
+        kind: MediaKind,
+        max_bytes: int | None = None,
+    ) -> StoredAsset:
+        """Store through the inner store and remember the file."""
+        asset = await self.inner.save(content, name=name, kind=kind, max_bytes=max_bytes)
+        self.stored.append(asset)
+        return asset
+
+    def scratch_path(self, suffix: str) -> Path:
+        """The inner store's scratch path."""
+        return self.inner.scratch_path(suffix)
+
+    async def commit(
+        self, scratch: Path, *, name: str, kind: MediaKind, max_bytes: int | None = None
+    ) -> StoredAsset:
+        """Commit through the inner store and remember the file."""
+        asset = await self.inner.commit(scratch, name=name, kind=kind, max_bytes=max_bytes)
+        self.stored.append(asset)
+        return asset
+
+    async def discard(self, asset: StoredAsset) -> None:
+        """Delete through the inner store."""
+        await self.inner.discard(asset)
+
+    async def discard_all(self) -> None:
+        """Delete every file stored through this wrapper (shielded from cancellation)."""
+        stored, self.stored = self.stored, []
+        for asset in stored:
+            await asyncio.shield(self.inner.discard(asset))
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,15 +275,18 @@ class GenerateMedia:
         async def attempt(number: int) -> tuple[GenerationOutput, tuple[GeneratedMedia, ...]]:
             ctx.attempts += 1
             began = self.clock.now()
+            tracked = TrackingStore(store)
             try:
                 output = await ctx.bounded(
-                    generator.generate(checked, store=store, on_progress=progress)
+                    generator.generate(checked, store=tracked, on_progress=progress)
                 )
                 files = await self._checked_files(info, output, store)
             except asyncio.CancelledError:
+                await tracked.discard_all()  # stored before the cancel: nobody will get it
                 self._record(ctx, info, number, began, cancelled=True)
                 raise
             except Exception as exc:
+                await tracked.discard_all()
                 if isinstance(exc, ProviderTimeout) and exc.retryable:
                     # It may have run (and been billed): never pay for it twice.
                     exc.retryable = False

@@ -33,6 +33,7 @@ from inference_core.adapters.telemetry import SecretRedactor, StructlogEventLog
 from inference_core.application import (
     ChatJSON,
     ChatText,
+    ExecuteDescriptor,
     GenerateMedia,
     ModelCaller,
     StreamChat,
@@ -131,6 +132,7 @@ class Inference:
         self.chat_json = ChatJSON(self.caller)
         self.stream_chat = StreamChat(self.caller)
         self._generate_media: GenerateMedia | None = None
+        self._execute_descriptor: ExecuteDescriptor | None = None
 
     @property
     def generate_media(self) -> GenerateMedia:
@@ -138,6 +140,16 @@ class Inference:
         if self._generate_media is None:
             self._generate_media = self._media(self.generators, self.caller.log, None)
         return self._generate_media
+
+    @property
+    def execute_descriptor(self) -> ExecuteDescriptor:
+        """The :class:`~inference_core.application.ExecuteDescriptor` use-case (lazy)."""
+        if self._execute_descriptor is None:
+            media = self.generate_media
+            self._execute_descriptor = ExecuteDescriptor(
+                self.chat_json, media, media.probe, concurrency=self.config.media.concurrency
+            )
+        return self._execute_descriptor
 
     @property
     def generators(self) -> GeneratorRegistry:
