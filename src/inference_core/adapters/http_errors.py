@@ -26,6 +26,7 @@ server's ``x-should-retry: true|false`` overrides the class's retryable flag.
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from email.utils import parsedate_to_datetime
@@ -41,6 +42,7 @@ from inference_core.domain.errors import (
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
+    ProviderUnreachable,
     QuotaExceededError,
     RateLimitError,
 )
@@ -316,8 +318,27 @@ def connection_failure(
         return ProviderTimeout("timed out waiting for the provider", provider=provider, model=model)
     if in_stream:
         return stream_cut("connection lost", provider=provider, model=model)
-    return ProviderUnavailable(
+    error_class = ProviderUnreachable if never_connected(exc) else ProviderUnavailable
+    return error_class(
         redact(f"cannot reach the provider: {_root_message(exc)}", secret),
         provider=provider,
         model=model,
     )
+
+
+#: Exception class names (httpx, httpx2, aiohttp) that mean no connection was made.
+_CONNECT_ERRORS = frozenset({"ConnectError", "ClientConnectorError", "ClientConnectorDNSError"})
+
+
+def never_connected(exc: BaseException) -> bool:
+    """True when the cause chain shows the connection itself failed (nothing was sent)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ConnectionRefusedError | socket.gaierror):
+            return True
+        if type(current).__name__ in _CONNECT_ERRORS:
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

@@ -15,10 +15,12 @@ The flow of one request:
    :class:`MediaResult`.
 
 Money rules. A generation is paid for when the provider runs it, so an error
-is retried only when it proves the job did not run: rate limits, overload
-(5xx) and refused connections. A *timed-out* attempt is not retried here: the
-provider may have run (and billed) it, and repeating it would pay twice (the
-job journal of queued providers is what resumes those). Checks that fail after
+is retried only when it proves the job did not run (:func:`may_have_run`):
+rate limits, an error status (5xx) and connections never made. A timed-out
+attempt, a connection lost after the request was sent and a 200 whose body
+was cut are not retried: the provider may have run (and billed) the job, and
+repeating it would pay twice (the job journal of queued providers is what
+resumes those). Checks that fail after
 a file was stored (wrong type, too large) are final: asking again would pay
 again for what is most likely the same answer.
 """
@@ -42,7 +44,10 @@ from inference_core.application.results import MediaResult
 from inference_core.domain.config import RetryPolicy
 from inference_core.domain.errors import (
     InvalidGeneratorInput,
-    ProviderTimeout,
+    ProviderError,
+    ProviderUnavailable,
+    ProviderUnreachable,
+    RateLimitError,
     UnexpectedMediaType,
 )
 from inference_core.domain.generator_input import validate_params
@@ -287,9 +292,8 @@ class GenerateMedia:
                 raise
             except Exception as exc:
                 await tracked.discard_all()
-                if isinstance(exc, ProviderTimeout) and exc.retryable:
-                    # It may have run (and been billed): never pay for it twice.
-                    exc.retryable = False
+                if isinstance(exc, ProviderError) and exc.retryable and may_have_run(exc):
+                    exc.retryable = False  # it may have run (and been billed): never pay twice
                 ctx.last_error = exc
                 ctx.annotate(exc)
                 self._record(ctx, info, number, began, error=exc)
@@ -360,6 +364,19 @@ class GenerateMedia:
             error=error,
             cancelled=cancelled,
         )
+
+
+def may_have_run(error: ProviderError) -> bool:
+    """Whether a failed attempt may have run the (paid) job at the provider.
+
+    Only three answers prove it did not: a rate limit (429), an error status the
+    provider answered with (5xx: nothing was delivered, nothing is billed), and
+    a connection that was never made. A timeout, a connection lost after the
+    request was sent, or a 200 whose body was cut or malformed all may have run.
+    """
+    if isinstance(error, RateLimitError | ProviderUnreachable):
+        return False
+    return not (isinstance(error, ProviderUnavailable) and error.status is not None)
 
 
 def _request_problems(info: GeneratorInfo, request: GenerationRequest) -> list[str]:

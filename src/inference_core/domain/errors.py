@@ -15,14 +15,18 @@ these types and at :attr:`ProviderError.retryable`.
     │   ├── InvalidSchemaError             an output JSON Schema is itself invalid
     │   ├── InvalidMessageError            a message / content part is malformed
     │   ├── InvalidImageError              not an image, truncated, too large...
-    │   └── TemplateError                  prompt template missing a variable
+    │   ├── TemplateError                  prompt template missing a variable
+    │   ├── InvalidToolError               a tool definition or tool_choice is malformed
+    │   └── FeatureNotSupported            the request needs what the model/client path lacks
     ├── ProviderError                      a provider call failed
     │   ├── AuthenticationError            401/403                     (final)
     │   ├── RateLimitError                 429, slow down              (retryable)
     │   ├── QuotaExceededError             429, quota/billing exhausted (final)
     │   ├── ProviderTimeout                408, connect/read timeout   (retryable)
     │   │   └── DeadlineExceeded           the caller's overall deadline passed (final)
+    │   │       └── JobDeadlineExceeded    a queued job's deadline passed (carries its request id)
     │   ├── ProviderUnavailable            409/5xx/529, connection error (retryable)
+    │   │   └── ProviderUnreachable        no connection made: nothing was sent (retryable)
     │   ├── InvalidRequestError            400/422                     (final)
     │   │   └── ContextWindowExceeded      prompt + output exceed the window
     │   ├── ModelNotFoundError             404 / unknown model         (final)
@@ -30,10 +34,18 @@ these types and at :attr:`ProviderError.retryable`.
     │   └── InvalidResponse                malformed body, stream cut before its end
     │       └── StreamInterrupted          failed after text was already delivered
     ├── OutputValidationError              model output never became valid JSON/schema
+    ├── ToolCallError                      a tool call the model asked for could not be served
+    │   ├── ToolArgumentsError             its arguments do not parse or validate (raw text kept)
+    │   ├── ToolExecutionError             the caller's tool function raised
+    │   └── ToolTimeout                    the caller's tool function ran past its timeout
+    ├── ToolLoopExceeded                   the tool loop hit max_rounds (transcript kept)
     ├── GeneratorNotFound (KeyError)       unknown media generator id
     ├── GeneratorUnavailable               a registered generator failed to load/construct
     ├── InvalidGeneratorInput (ValueError) input rejected by a generator's schema
     ├── MediaGenerationError               a media job failed or was cancelled
+    │   ├── JobFailed                      the provider reports the queued job failed or lost
+    │   └── DownloadRefused                a result URL is not safe to fetch (scheme, address)
+    ├── JobJournalError                    the job journal cannot be read or written
     ├── AssetStoreError                    a media file could not be stored safely
     │   ├── MediaTooLarge                  a file grew past its size cap
     │   └── UnexpectedMediaType            the bytes are not the promised kind
@@ -50,6 +62,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from inference_core.domain.chat import Usage
+    from inference_core.domain.messages import Message, ToolCall
 
 __all__ = [
     "AllFallbacksFailed",
@@ -59,6 +72,8 @@ __all__ = [
     "ContentFiltered",
     "ContextWindowExceeded",
     "DeadlineExceeded",
+    "DownloadRefused",
+    "FeatureNotSupported",
     "GeneratorNotFound",
     "GeneratorUnavailable",
     "InferenceError",
@@ -70,6 +85,10 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponse",
     "InvalidSchemaError",
+    "InvalidToolError",
+    "JobDeadlineExceeded",
+    "JobFailed",
+    "JobJournalError",
     "MediaGenerationError",
     "MediaTooLarge",
     "MissingAPIKeyError",
@@ -78,10 +97,16 @@ __all__ = [
     "ProviderError",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "ProviderUnreachable",
     "QuotaExceededError",
     "RateLimitError",
     "StreamInterrupted",
     "TemplateError",
+    "ToolArgumentsError",
+    "ToolCallError",
+    "ToolExecutionError",
+    "ToolLoopExceeded",
+    "ToolTimeout",
     "UnexpectedMediaType",
 ]
 
@@ -177,6 +202,26 @@ class TemplateError(InvalidInputError):
     """A prompt template could not be rendered (e.g. a variable is missing)."""
 
 
+class InvalidToolError(InvalidInputError):
+    """A tool definition, a ``tool_choice`` or a tool-loop setting is malformed; nothing was sent."""
+
+
+class FeatureNotSupported(InvalidInputError):
+    """The request needs a feature the model or its client path does not declare; nothing was sent.
+
+    Attributes:
+        feature: What was needed (``tools``, ``forced tool_choice``, ...).
+        model: The model asked for.
+        side: ``model`` (its catalog entry lacks it) or ``client path`` (the adapter does).
+    """
+
+    def __init__(self, message: str, *, feature: str, model: str, side: str) -> None:
+        self.feature = feature
+        self.model = model
+        self.side = side
+        super().__init__(message)
+
+
 class ProviderError(InferenceError):
     """A call to a model provider failed.
 
@@ -264,10 +309,44 @@ class DeadlineExceeded(ProviderTimeout):
     default_retryable = False
 
 
+class JobDeadlineExceeded(DeadlineExceeded):
+    """A queued job was still unfinished when its deadline passed.
+
+    Attributes:
+        request_id: The provider's id of the job.
+        job_id: The job journal's id of it (``inference-core jobs ...``).
+        cancelled: Whether the provider accepted the cancellation; when it did
+            not, the job stays recorded and the next identical call collects it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        request_id: str | None,
+        job_id: str | None = None,
+        cancelled: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.request_id = request_id
+        self.job_id = job_id
+        self.cancelled = cancelled
+
+
 class ProviderUnavailable(ProviderError):
     """The provider is down, overloaded or unreachable (5xx, 529, 409, connection error)."""
 
     default_retryable = True
+
+
+class ProviderUnreachable(ProviderUnavailable):
+    """No connection could be made (refused, DNS, TLS handshake): the request was never sent.
+
+    The one connection failure that proves a paid job did not run, so media
+    generation retries it; a connection lost after the request was sent is a
+    plain :class:`ProviderUnavailable` (the job may have run).
+    """
 
 
 class InvalidRequestError(ProviderError):
@@ -275,7 +354,31 @@ class InvalidRequestError(ProviderError):
 
 
 class ContextWindowExceeded(InvalidRequestError):
-    """The prompt plus the requested output do not fit the model's context window."""
+    """The prompt plus the requested output do not fit the model's context window.
+
+    Attributes:
+        prompt_tokens: The prompt's (estimated) tokens, when the library counted them.
+        output_tokens: Output tokens the request reserved, when known.
+        context_window: The window the request had to fit, when known.
+    """
+
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    context_window: int | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        prompt_tokens: int | None = None,
+        output_tokens: int | None = None,
+        context_window: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.prompt_tokens = prompt_tokens
+        self.output_tokens = output_tokens
+        self.context_window = context_window
 
 
 class ModelNotFoundError(ProviderError):
@@ -298,10 +401,19 @@ class StreamInterrupted(InvalidResponse):
     underlying failure is chained as ``__cause__``.
     """
 
-    def __init__(self, message: str, *, partial_text: str, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_text: str,
+        partial_tool_calls: Sequence[ToolCall] = (),
+        **kwargs: Any,
+    ) -> None:
         kwargs["retryable"] = False
         super().__init__(message, **kwargs)
         self.partial_text = partial_text
+        #: Tool calls as far as they arrived: a cut one has its arguments truncated.
+        self.partial_tool_calls = tuple(partial_tool_calls)
 
 
 class OutputValidationError(InferenceError):
@@ -316,6 +428,84 @@ class OutputValidationError(InferenceError):
     def __init__(self, message: str, *, raw_text: str, errors: Sequence[str], usage: Usage) -> None:
         self.raw_text = raw_text
         self.errors = tuple(errors)
+        self.usage = usage
+        super().__init__(message)
+
+
+class ToolCallError(InferenceError):
+    """A tool call the model asked for could not be served.
+
+    Attributes:
+        call: The call as the model sent it (``arguments`` is its raw text).
+    """
+
+    def __init__(self, message: str, *, call: ToolCall) -> None:
+        self.call = call
+        super().__init__(message)
+
+    @property
+    def tool_name(self) -> str:
+        """The name of the tool the model called."""
+        return self.call.name
+
+    @property
+    def raw_arguments(self) -> str:
+        """The arguments exactly as the model wrote them."""
+        return self.call.arguments
+
+
+class ToolArgumentsError(ToolCallError):
+    """A tool call's arguments are not JSON, do not fit the tool's schema, or name no tool.
+
+    Attributes:
+        errors: What was wrong, one line each (``$.city: expected string, got integer``).
+        usage: Usage of the call so far, when a use-case raised it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        call: ToolCall,
+        errors: Sequence[str],
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message, call=call)
+        self.errors = tuple(errors)
+        self.usage = usage
+
+
+class ToolExecutionError(ToolCallError):
+    """The caller's tool function raised; the exception is chained as ``__cause__``."""
+
+
+class ToolTimeout(ToolCallError):
+    """The caller's tool function did not finish within the tool loop's per-call timeout.
+
+    Attributes:
+        timeout: The limit in seconds.
+    """
+
+    def __init__(self, message: str, *, call: ToolCall, timeout: float) -> None:
+        super().__init__(message, call=call)
+        self.timeout = timeout
+
+
+class ToolLoopExceeded(InferenceError):
+    """The tool loop ran ``max_rounds`` rounds and the model still asked for tools.
+
+    Attributes:
+        transcript: The whole conversation: input, every tool-calling answer and
+            every tool result, and last the answer whose calls were not run.
+        rounds: Tool rounds executed.
+        usage: Usage summed over every model call of the loop.
+    """
+
+    def __init__(
+        self, message: str, *, transcript: Sequence[Message], rounds: int, usage: Usage
+    ) -> None:
+        self.transcript = tuple(transcript)
+        self.rounds = rounds
         self.usage = usage
         super().__init__(message)
 
@@ -359,6 +549,68 @@ class GeneratorUnavailable(InferenceError):
 
 class MediaGenerationError(InferenceError):
     """A media generation job failed, timed out or was cancelled."""
+
+
+class JobFailed(MediaGenerationError):
+    """The provider reports that a queued job failed, or no longer knows it.
+
+    Never retried automatically: the provider ran (and may have billed) it.
+
+    Attributes:
+        provider: The queue's provider.
+        model: The model endpoint the job ran on.
+        request_id: The provider's id of the job.
+        job_id: The job journal's id of it.
+        detail: The provider's reason (log-safe).
+    """
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        provider: str,
+        model: str,
+        request_id: str | None,
+        job_id: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.request_id = request_id
+        self.job_id = job_id
+        self.detail = detail
+        super().__init__(f"[{provider}/{model}] job {request_id or '?'} failed: {detail}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_plain, (type(self), self.args, self.__dict__))
+
+
+class DownloadRefused(MediaGenerationError):
+    """A result URL was not fetched because it is not safe to (a third party wrote it).
+
+    Attributes:
+        host: The URL's host (the rest of the URL may carry a signed token).
+        reason: Why: not http(s), a loopback/private/link-local address, too
+            many redirects...
+    """
+
+    def __init__(self, host: str, reason: str) -> None:
+        self.host = host
+        self.reason = reason
+        super().__init__(f"refusing to download from {host or 'a URL'}: {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_plain, (type(self), self.args, self.__dict__))
+
+
+class JobJournalError(InferenceError):
+    """The job journal could not be opened, read or written (the message names the file)."""
+
+
+def _rebuild_plain(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
 
 
 class AssetStoreError(InferenceError):
