@@ -203,7 +203,7 @@ class TemplateError(InvalidInputError):
 
 
 class InvalidToolError(InvalidInputError):
-    """A tool definition, a ``tool_choice`` or a tool-loop setting is malformed; nothing was sent."""
+    """A tool definition, ``tool_choice`` or tool-loop setting is malformed; nothing was sent."""
 
 
 class FeatureNotSupported(InvalidInputError):
