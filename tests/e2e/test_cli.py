@@ -255,14 +255,15 @@ def test_demo_runs_end_to_end_and_its_film_decodes(
         capsys, "--config", str(config), "demo", "--model", "gpt-4o-mini", "--out", str(out_dir)
     )
     assert code == 0, err
-    assert "Storyboard files" in out and "offline_video" in out
-    cards = sorted(out_dir.glob("scene-*-card.png"))
+    assert "storyboard_scenes_0_image" in out and "storyboard.mp4" in out
+    cards = sorted(out_dir.glob("storyboard_scenes_*_image.png"))
     assert len(cards) == 3
+    assert len(sorted(out_dir.glob("storyboard_scenes_*_audio.wav"))) == 3
     film = out_dir / "storyboard.mp4"
     with av.open(str(film)) as container:
         assert len(container.streams.audio) == 1
         video = container.streams.video[0]
         assert (video.codec_context.width, video.codec_context.height) == (640, 360)
         frames = sum(1 for _ in container.decode(video=0))
-    assert frames > 3 * 12  # three clips of at least a second at 12 fps, minus crossfades
+    assert frames == 3 * 3 * 12 - 2 * 6  # three 3 s clips at 12 fps, two 0.5 s crossfades
     assert not list((out_dir / ".scratch").iterdir())  # no temporary file left behind

@@ -341,15 +341,19 @@ class ExecuteDescriptor:
         schema: Any = descriptor.output_model or descriptor.output_schema
         notes = ""
         output: Any = None
+        shots = [Message.system(system)] if system else []
+        for example in descriptor.examples:
+            shots += [
+                Message.user(example.user),
+                Message.assistant(json.dumps(example.output, ensure_ascii=False)),
+            ]
         evaluation = Evaluation(overall_pass=False)
         for attempt in range(1, descriptor.max_attempts + 1):
             run.report("ask", f"asking {descriptor.model or 'the default model'}", attempt)
             began = time.perf_counter()
             prompt = user if not notes else f"{user}\n\nRework notes (fix these):\n{notes}"
             answer = await self._chat_json(
-                [Message.system(system), Message.user(prompt)]
-                if system
-                else [Message.user(prompt)],
+                [*shots, Message.user(prompt)],
                 schema=schema,
                 model=descriptor.model,
                 params=descriptor.params,
@@ -410,17 +414,25 @@ class ExecuteDescriptor:
             if not pending:
                 break
             run.report("media", f"{len(pending)} item(s)", attempt)
-            fresh = [item for item in pending if _key(item.request) not in run.made]
+            failures: dict[str, str] = {}
+            fresh_by_key: dict[str, MaterialItem] = {}
+            for item in pending:  # one generation per distinct request, shared by its items
+                fresh_by_key.setdefault(_key(item.request), item)
+            fresh = [item for key, item in fresh_by_key.items() if key not in run.made]
             if fresh:
                 results = await self._media.generate_many(
                     [item.request for item in fresh], concurrency=self._concurrency, store=run.store
                 )
                 for item, result in zip(fresh, results, strict=True):
                     if isinstance(result, Exception):
-                        errors[item.id] = f"{item.id}: {type(result).__name__}: {result}"
+                        failures[_key(item.request)] = f"{type(result).__name__}: {result}"
                     else:
                         run.made[_key(item.request)] = result.files[0]
                         run.add_cost(result.usage.cost_usd)
+            for item in pending:
+                key = _key(item.request)
+                if key not in run.made and key in failures:
+                    errors[item.id] = f"{item.id}: {failures[key]}"
             made = [
                 (item, _media_file(item, run.made[_key(item.request)]))
                 for item in pending
@@ -441,8 +453,9 @@ class ExecuteDescriptor:
                         errors.pop(item.id, None)
                         continue
                     errors[item.id] = problem
-                    bad = run.made.pop(_key(item.request))  # made again on the next attempt
-                    await asyncio.to_thread(Path(bad.path).unlink, missing_ok=True)
+                    bad = run.made.pop(_key(item.request), None)  # made again next attempt
+                    if bad is not None:
+                        await asyncio.to_thread(Path(bad.path).unlink, missing_ok=True)
                 next_pending.append(item)
             pending = next_pending
         ordered = [done[item.id] for item in items if item.id in done]

@@ -23,8 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from inference_core.cli.console import Console, price, show
-from inference_core.cli.media import add_media_commands, demo_storyboard
+from inference_core.cli.descriptors import add_run_command, run_descriptor
+from inference_core.cli.media import add_media_commands, assemble_animatic
 from inference_core.composition import Inference, bootstrap
+from inference_core.composition.services import load_descriptor
 from inference_core.domain.chat import Usage
 from inference_core.domain.errors import (
     ConfigurationError,
@@ -357,37 +359,7 @@ def _announce_local_default(inference: Inference, console: Console, model: str |
 
 #: Plain words only (a capital, then letters, spaces and light punctuation): a grammar
 #: built from these patterns keeps even a 270M model from filling fields with ":{".
-_WORDS = "^[A-Z][A-Za-z ,'-]*$"
-_SENTENCE = "^[A-Z][A-Za-z ,'-]*[.]$"
-_DEMO_OUTLINE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "title": {"type": "string", "minLength": 3, "maxLength": 60, "pattern": _WORDS},
-        "scenes": {
-            "type": "array",
-            "minItems": 3,
-            "maxItems": 3,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "setting": {
-                        "type": "string", "minLength": 5, "maxLength": 60, "pattern": _WORDS,
-                    },
-                    "action": {
-                        "type": "string", "minLength": 10, "maxLength": 120, "pattern": _SENTENCE,
-                    },
-                },
-                "required": ["setting", "action"],
-                "additionalProperties": False,
-            },
-        },
-    },
-    "required": ["title", "scenes"],
-    "additionalProperties": False,
-}  # fmt: skip
-
-# Worked examples as earlier turns (few-shot): how a base model is told what to write;
-# chat models follow them just as well.
+# Few-shot turns: the embedded model is a small base model and follows examples.
 _DEMO_POEM = (
     Message.user("Write a two-line poem about the sea."),
     Message.assistant("Grey waves fold over the sand\nand pull the evening out with them."),
@@ -397,20 +369,8 @@ _DEMO_POEM = (
     ),
     Message.user("Write a two-line poem about a lighthouse at night."),
 )
-_DEMO_OUTLINE_EXAMPLE = {
-    "title": "The Baker and the Dog",
-    "scenes": [
-        {"setting": "A bakery at dawn", "action": "A baker finds a wet dog at her door."},
-        {"setting": "The busy market", "action": "She asks every stall owner about the dog."},
-        {"setting": "A house by the river", "action": "The dog runs home to a crying boy."},
-    ],
-}
-_DEMO_OUTLINE = (
-    Message.system("You outline stories in three scenes, as JSON."),
-    Message.user("Outline a story about a baker and a lost dog."),
-    Message.assistant(json.dumps(_DEMO_OUTLINE_EXAMPLE)),
-    Message.user("Outline a story about a lighthouse keeper and a storm."),
-)
+#: What the demo's storyboard is about.
+_DEMO_TOPIC = "a lighthouse keeper and a storm"
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
@@ -448,24 +408,17 @@ def cmd_demo(args: argparse.Namespace, console: Console) -> int:
 
     inference.run_sync(stream())
 
-    console.line("\n== 3. Schema-validated JSON: a 3-scene story outline")
-    outline = inference.run_sync(
-        inference.chat_json(
-            _DEMO_OUTLINE,
-            schema=_DEMO_OUTLINE_SCHEMA,
-            model=model,
-            max_tokens=max(args.max_tokens, 300),
-            temperature=0.7,
-        )
+    console.line(
+        "\n== 3. A descriptor sub-agent: a schema-valid outline, then per scene a keyframe, "
+        "a narration and a clip (offline generators)"
     )
-    console.line(json.dumps(outline.value, indent=2, ensure_ascii=False))
-    console.note(
-        f"(strategy: {outline.strategy.value}, repairs: {len(outline.failed_attempts)}, "
-        f"valid against the schema)"
+    storyboard = load_descriptor("storyboard").model_copy(update={"model": model})
+    result = run_descriptor(
+        inference, console, storyboard, {"topic": _DEMO_TOPIC}, out=Path(args.out)
     )
 
-    console.line("\n== 4. Media from the outline (offline generators: cards, speech, clips)")
-    demo_storyboard(inference, console, outline.value, Path(args.out))
+    console.line("\n== 4. The animatic: clips joined with crossfades, narration muxed")
+    assemble_animatic(inference, console, result, Path(args.out))
 
     console.line("\n== 5. Usage and cost of this run")
     snapshot = inference.ledger.snapshot()
@@ -564,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     add_media_commands(sub)
+    add_run_command(sub)
     return parser
 
 

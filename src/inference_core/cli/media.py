@@ -17,10 +17,11 @@ from inference_core.application.media import MediaProgress
 from inference_core.application.results import MediaResult
 from inference_core.cli.console import Console
 from inference_core.composition import Inference, bootstrap
+from inference_core.domain.descriptors import DescriptorResult
 from inference_core.domain.errors import GeneratorUnavailable, InvalidGeneratorInput
 from inference_core.domain.media import GeneratedMedia, GenerationRequest, MediaInput, MediaKind
 
-__all__ = ["add_media_commands"]
+__all__ = ["add_media_commands", "assemble_animatic"]
 
 _KINDS = {"image": MediaKind.IMAGE, "video": MediaKind.VIDEO, "speech": MediaKind.AUDIO}
 _DEFAULT_GENERATOR = {
@@ -236,15 +237,14 @@ def _report(console: Console, results: Sequence[MediaResult | Exception]) -> int
     return 0 if not failures else 1
 
 
-def demo_storyboard(
-    inference: Inference, console: Console, outline: dict[str, Any], out: Path
+def assemble_animatic(
+    inference: Inference, console: Console, result: DescriptorResult, out: Path
 ) -> Path:
-    """The demo's media step: per scene a card, its narration and a clip; then one film.
+    """Join a storyboard run's clips (crossfades) and narrations (muxed) into one film.
 
-    Offline generators only (no key, no network): cards (Pillow), speech
-    (espeak-ng), slideshow clips (H.264), then the clips joined with
-    crossfades, the narration joined, and both muxed into ``out/storyboard.mp4``.
-    Returns the final file; every file is measured from disk.
+    The clips and narrations are the ``clip`` and ``narration`` files of each
+    scene; the film is written through the asset store as ``out/storyboard.mp4``
+    and measured from disk.
     """
     from inference_core.composition.services import (
         concat_audio,
@@ -253,72 +253,17 @@ def demo_storyboard(
         mux_audio_video,
     )
 
+    def files(kind: str) -> list[Path]:
+        return [Path(f.path) for f in result.files if f.mime_type.startswith(kind)]
+
+    clips, narration_parts = files("video/"), files("audio/")
+    if not clips:
+        raise InvalidGeneratorInput("animatic", ["the run produced no clips"])
     store = media_store(inference, out)
-    media = inference.generate_media
-    scenes = outline["scenes"]
-    title = outline["title"]
-
-    def batch(requests: list[GenerationRequest]) -> list[MediaResult]:
-        results = inference.run_sync(media.generate_many(requests, concurrency=3, store=store))
-        failures = [r for r in results if isinstance(r, Exception)]
-        if failures:
-            raise failures[0]
-        return [r for r in results if not isinstance(r, Exception)]
-
-    cards = batch(
-        [
-            GenerationRequest(
-                kind=MediaKind.IMAGE, generator_id="offline_image_card",
-                prompt=f"{title}: {scene['setting']}", params={"width": 640, "height": 360},
-                name=f"scene-{i + 1}-card",
-            )
-            for i, scene in enumerate(scenes)
-        ]
-    )  # fmt: skip
-    voices = batch(
-        [
-            GenerationRequest(
-                kind=MediaKind.AUDIO, generator_id="offline_tts", text=scene["action"],
-                params={"voice": "auto"}, name=f"scene-{i + 1}-narration",
-            )
-            for i, scene in enumerate(scenes)
-        ]
-    )  # fmt: skip
-    clips = batch(
-        [
-            GenerationRequest(
-                kind=MediaKind.VIDEO, generator_id="offline_video",
-                inputs=(MediaInput(path=card.files[0].path),),
-                params={
-                    "duration_s": round(max(1.0, voice.files[0].duration_s or 1.0) + 0.5, 1),
-                    "fps": 12, "width": 640, "height": 360,
-                },
-                name=f"scene-{i + 1}-clip",
-            )
-            for i, (card, voice) in enumerate(zip(cards, voices, strict=True))
-        ]
-    )  # fmt: skip
-    rows = []
-    for i, (card, voice, clip) in enumerate(zip(cards, voices, clips, strict=True)):
-        c, v, k = card.files[0], voice.files[0], clip.files[0]
-        rows.append(
-            (
-                i + 1,
-                f"{Path(c.path).name} {c.width}x{c.height}",
-                f"{Path(v.path).name} {v.duration_s:.1f}s",
-                f"{Path(k.path).name} {k.frame_count} frames",
-            )
-        )
-    console.table(
-        "Storyboard files (measured from disk)", ["scene", "card", "narration", "clip"], rows
-    )
-
-    film = store.scratch_path(".mp4")
-    narration = store.scratch_path(".wav")
-    final = store.scratch_path(".mp4")
+    film, narration, final = (store.scratch_path(s) for s in (".mp4", ".wav", ".mp4"))
     try:
-        concat_video([Path(c.files[0].path) for c in clips], film, transitions=["crossfade"])
-        concat_audio([Path(v.files[0].path) for v in voices], narration, fmt="wav")
+        concat_video(clips, film, transitions=["crossfade"])
+        concat_audio(narration_parts, narration, fmt="wav")
         mux_audio_video(film, narration, final)
         asset = inference.run_sync(store.commit(final, name="storyboard", kind=MediaKind.VIDEO))
     finally:

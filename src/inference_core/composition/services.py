@@ -9,6 +9,7 @@ imported on first use: the facades load without Pillow, tiktoken or httpx.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from inference_core.adapters.config import (
     read_env_file,
     substitute_env,
 )
+from inference_core.adapters.config.descriptor_file import load_descriptor
 from inference_core.adapters.config.loader import parse_config_text, read_config_file
 from inference_core.adapters.media.legacy import (
     BaseAudioGenerator,
@@ -30,7 +32,9 @@ from inference_core.adapters.media.legacy import (
     SeedGenerator,
 )
 from inference_core.domain.images import ImageLimits
-from inference_core.ports.media import AssetStore
+from inference_core.domain.usage import UsageEvent
+from inference_core.ports.media import AssetStore, MediaProbe
+from inference_core.ports.runtime import UsageSink
 from inference_core.ports.tokens import TokenCounter
 
 if TYPE_CHECKING:
@@ -55,7 +59,9 @@ __all__ = [
     "exact_token_counter",
     "find_file_upwards",
     "image_processor",
+    "load_descriptor",
     "load_runtime",
+    "media_probe",
     "media_store",
     "mix_audio",
     "mux_audio_video",
@@ -63,6 +69,7 @@ __all__ = [
     "parse_config_text",
     "read_config_file",
     "read_env_file",
+    "scoped_inference",
     "substitute_env",
 ]
 
@@ -104,6 +111,55 @@ def media_store(inference: Inference, directory: str | Path | None = None) -> As
     from inference_core.adapters.media.setup import build_store
 
     return build_store(inference.config, directory)
+
+
+def media_probe(inference: Inference) -> MediaProbe:
+    """The probe that opens media files to check them (``inference``'s, else the PyAV one)."""
+    if inference.media_probe is not None:
+        return inference.media_probe
+    from inference_core.adapters.media.probe import AVMediaProbe
+
+    return AVMediaProbe()
+
+
+class _TeeSink:
+    """Sends each usage event to several sinks; one that raises never stops the others."""
+
+    def __init__(self, *sinks: UsageSink) -> None:
+        self._sinks = sinks
+
+    def record(self, event: UsageEvent) -> None:
+        for sink in self._sinks:
+            try:
+                sink.record(event)
+            except Exception:  # noqa: S112 - a sink must never fail the call it observes
+                continue
+
+
+def scoped_inference(
+    inference: Inference,
+    *,
+    usage_sink: UsageSink | None = None,
+    asset_store: AssetStore | None = None,
+) -> Inference:
+    """A view of ``inference`` for one run, with an extra usage sink and/or another store.
+
+    Config, catalog, router (and its adapters), ledger, redactor, retry policy,
+    generator registry and the :meth:`~Inference.run_sync` loop are shared;
+    ``usage_sink`` receives this view's events besides the ledger and the
+    original's sink (so a run's own usage is exact while others run
+    concurrently), and ``asset_store`` replaces where its media goes. Closing
+    the view never stops the shared loop.
+    """
+    sink = inference.usage_sink
+    if usage_sink is not None:
+        sink = usage_sink if sink is None else _TeeSink(sink, usage_sink)
+    return dataclasses.replace(
+        inference,
+        usage_sink=sink,
+        asset_store=asset_store if asset_store is not None else inference.asset_store,
+        owns_runner=False,
+    )
 
 
 # PyAV and numpy load on first use: the facades import this module eagerly.

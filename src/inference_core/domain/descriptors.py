@@ -24,6 +24,7 @@ from inference_core.domain.media import GenerationRequest, MediaKind
 
 __all__ = [
     "AgentDescriptor",
+    "DescriptorExample",
     "DescriptorResult",
     "DimensionScore",
     "Evaluation",
@@ -166,6 +167,14 @@ class EvaluatorSpec(BaseModel):
     instructions: str = ""
 
 
+class DescriptorExample(BaseModel):
+    """A worked example shown to the model before the real request (few-shot)."""
+
+    model_config = _FROZEN
+    user: str
+    output: Any
+
+
 class AgentDescriptor(BaseModel):
     """A declarative sub-agent.
 
@@ -176,6 +185,8 @@ class AgentDescriptor(BaseModel):
         system_prompt: Instructions for the model (a template too).
         user_template: The user message, ``$name`` substituted from the run's
             variables; a missing variable is an error, never an empty string.
+        examples: Worked examples sent as earlier turns (few-shot); each output
+            is shown as the JSON the model should answer.
         output_model: A pydantic model the output must validate against.
         output_schema: A JSON Schema instead (``None`` and no model: any JSON object).
         model: Model id (routed like any other); ``None`` uses the default model.
@@ -191,6 +202,7 @@ class AgentDescriptor(BaseModel):
     catalog_entry: dict[str, Any] = Field(default_factory=dict)
     system_prompt: str = ""
     user_template: str = "$input"
+    examples: tuple[DescriptorExample, ...] = ()
     output_model: type[BaseModel] | None = None
     output_schema: dict[str, Any] | None = None
     model: str | None = None

@@ -289,3 +289,20 @@ async def test_a_missing_template_variable_is_an_error(tmp_path: Path) -> None:
     inference = wired(tmp_path, FakeChatModel(json.dumps(OUTLINE)))
     with pytest.raises(TemplateError, match="topic"):
         await inference.execute_descriptor(descriptor(), {})
+
+
+async def test_identical_requests_are_made_once_and_shared(tmp_path: Path) -> None:
+    twins = {
+        "title": "Twins",
+        "scenes": [
+            {"setting": "A pier", "action": "Boats leave."},
+            {"setting": "A pier", "action": "Boats leave."},
+        ],
+    }
+    fake = FakeMediaGenerator()
+    inference = wired(tmp_path, FakeChatModel(json.dumps(twins)), fake)
+    result = await inference.execute_descriptor(descriptor(), {"topic": "sea"})
+
+    assert result.passed and len(fake.calls) == 1  # the same image is not paid for twice
+    assert [f.path for f in result.files] == [result.files[0].path] * 2
+    assert len(files_on_disk(tmp_path)) == 1  # and no orphan file
