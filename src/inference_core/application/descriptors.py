@@ -11,7 +11,7 @@ The run:
    up to ``max_attempts`` asks. A gate that never passes ends the run with
    ``passed=False`` and the evaluation (no media is made for a rejected
    output: nothing is paid for what will be thrown away). An evaluator that
-   raises ends the run with that error; it never counts as a pass.
+   raises ends the run with an ``EvaluatorError``; it never counts as a pass.
 3. **Materialise**: the materializer turns the output into generation
    requests, stage by stage (a clip stage may use the keyframes of the stage
    before); each stage runs through ``GenerateMedia`` as one bounded batch,
@@ -34,10 +34,10 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -55,11 +55,19 @@ from inference_core.domain.descriptors import (
     render_template,
     select,
 )
-from inference_core.domain.errors import InvalidGeneratorInput, TemplateError, UnexpectedMediaType
+from inference_core.domain.errors import (
+    EvaluatorError,
+    InferenceError,
+    InvalidGeneratorInput,
+    TemplateError,
+    UnexpectedMediaType,
+)
 from inference_core.domain.media import GeneratedMedia, GenerationRequest, MediaInput, kind_of_mime
 from inference_core.domain.messages import Message
 from inference_core.ports.descriptors import Evaluator, Materializer
 from inference_core.ports.media import AssetStore, MediaProbe
+
+T = TypeVar("T")
 
 __all__ = [
     "DescriptorProgress",
@@ -366,7 +374,9 @@ class ExecuteDescriptor:
             )
             run.report("gate", "evaluating", attempt)
             began = time.perf_counter()
-            structural = list(await evaluator.structure(descriptor, output))
+            structural = list(
+                await _judged(descriptor, "structure", evaluator.structure(descriptor, output))
+            )
             if structural:
                 evaluation = Evaluation(
                     structural_errors=tuple(structural),
@@ -374,7 +384,9 @@ class ExecuteDescriptor:
                     summary="Structure: " + "; ".join(structural),
                 )
             else:
-                evaluation = await evaluator.creative(descriptor, output)
+                evaluation = await _judged(
+                    descriptor, "creative", evaluator.creative(descriptor, output)
+                )
             run.timings.append(
                 StageTiming(stage=f"gate {attempt}", seconds=time.perf_counter() - began)
             )
@@ -439,7 +451,8 @@ class ExecuteDescriptor:
                 if _key(item.request) in run.made
             ]
             run.report("assets", f"checking {len(made)} file(s)", attempt)
-            found = list(await evaluator.assets(run.descriptor, [file for _, file in made]))
+            checking = evaluator.assets(run.descriptor, [file for _, file in made])
+            found = list(await _judged(run.descriptor, "assets", checking))
             checked = {item.id: file for item, file in made}
             next_pending = []
             for item in pending:
@@ -463,6 +476,16 @@ class ExecuteDescriptor:
 
     async def _discard(self, run: _Run) -> None:
         await run.store.discard_all()
+
+
+async def _judged(descriptor: AgentDescriptor, stage: str, verdict: Awaitable[T]) -> T:
+    """Await an evaluator stage; any exception it raises becomes :class:`EvaluatorError`."""
+    try:
+        return await verdict
+    except (asyncio.CancelledError, InferenceError):
+        raise
+    except Exception as exc:
+        raise EvaluatorError(descriptor.id, stage, exc) from exc
 
 
 def _key(request: GenerationRequest) -> str:

@@ -33,7 +33,7 @@ from inference_core.adapters.media.legacy import (
 )
 from inference_core.domain.images import ImageLimits
 from inference_core.domain.usage import UsageEvent
-from inference_core.ports.media import AssetStore, MediaProbe
+from inference_core.ports.media import AssetStore, JobJournal, MediaProbe
 from inference_core.ports.runtime import UsageSink
 from inference_core.ports.tokens import TokenCounter
 
@@ -59,6 +59,7 @@ __all__ = [
     "exact_token_counter",
     "find_file_upwards",
     "image_processor",
+    "job_journal",
     "load_descriptor",
     "load_runtime",
     "media_probe",
@@ -104,6 +105,18 @@ def ollama_manager(inference: Inference, model: str) -> OllamaClient:
     if connection.base_url is None:
         connection = connection.model_copy(update={"base_url": DEFAULT_BASE_URL})
     return create_client(connection)
+
+
+def job_journal(inference: Inference, path: str | Path | None = None) -> JobJournal:
+    """The job journal of the queued generators (fal, WaveSpeed).
+
+    ``path``, else ``media.journal_path``, else
+    ``$XDG_STATE_HOME/inference-core/jobs.sqlite3`` (``~/.local/state/...``).
+    """
+    from inference_core.adapters.jobs import SqliteJobJournal, default_journal_path
+
+    chosen = path or inference.config.media.journal_path
+    return SqliteJobJournal(chosen if chosen else default_journal_path(inference.env))
 
 
 def media_store(inference: Inference, directory: str | Path | None = None) -> AssetStore:

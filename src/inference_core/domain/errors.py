@@ -49,6 +49,7 @@ these types and at :attr:`ProviderError.retryable`.
     ├── AssetStoreError                    a media file could not be stored safely
     │   ├── MediaTooLarge                  a file grew past its size cap
     │   └── UnexpectedMediaType            the bytes are not the promised kind
+    ├── EvaluatorError                     a descriptor's evaluator raised (never a pass)
     └── AllFallbacksFailed (ExceptionGroup) every model in a fallback chain failed
 
 No message or ``repr`` of these errors ever contains an API key: adapters build
@@ -72,6 +73,7 @@ __all__ = [
     "ContentFiltered",
     "ContextWindowExceeded",
     "DeadlineExceeded",
+    "EvaluatorError",
     "DownloadRefused",
     "FeatureNotSupported",
     "GeneratorNotFound",
@@ -645,6 +647,22 @@ class UnexpectedMediaType(AssetStoreError):
         what = found or "unrecognised bytes"
         tail = "; nothing was kept" if discarded else ""
         super().__init__(f"{name!r} should be {expected} but is {what}{tail}")
+
+
+class EvaluatorError(InferenceError):
+    """An evaluator raised instead of judging: the run fails (it never counts as a pass).
+
+    Attributes:
+        agent_id: The descriptor being judged.
+        stage: ``structure``, ``creative`` or ``assets``.
+    """
+
+    def __init__(self, agent_id: str, stage: str, cause: BaseException) -> None:
+        super().__init__(
+            f"{agent_id}: the evaluator's {stage} stage raised {type(cause).__name__}: {cause}"
+        )
+        self.agent_id = agent_id
+        self.stage = stage
 
 
 class AllFallbacksFailed(ExceptionGroup[Exception], InferenceError):

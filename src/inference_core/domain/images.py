@@ -156,6 +156,8 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:
+    if len(data) < 30:  # every WebP header variant needs 30 bytes to carry its size
+        return None
     chunk = data[12:16]
     if chunk == b"VP8 ":
         if data[23:26] != b"\x9d\x01\x2a":

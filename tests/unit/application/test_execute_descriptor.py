@@ -24,7 +24,7 @@ from inference_core.domain.descriptors import (
     MaterializationRule,
     MediaFile,
 )
-from inference_core.domain.errors import ContentFiltered, TemplateError
+from inference_core.domain.errors import ContentFiltered, EvaluatorError, TemplateError
 from inference_core.domain.media import GenerationOutput, GenerationRequest, MediaKind
 from inference_core.ports.media import AssetStore, ProgressCallback
 
@@ -175,7 +175,7 @@ async def test_an_evaluator_that_raises_is_a_failure_never_a_pass(tmp_path: Path
         inference.generate_media.probe,
         evaluator=RaisingEvaluator(inference.chat_json, inference.generate_media.probe),
     )
-    with pytest.raises(RuntimeError, match="judge crashed"):
+    with pytest.raises(EvaluatorError, match="creative stage raised RuntimeError: judge crashed"):
         await run(descriptor(), {"topic": "sea"})
     assert files_on_disk(tmp_path) == []
 
