@@ -93,6 +93,9 @@ class MediaSettings(BaseModel):
             (``<dir>/<name>/generator.py``), relative to the config file.
         max_output_bytes: Size cap of one generated file.
         concurrency: Default bound of ``generate_many``.
+        journal_path: The SQLite job journal of queued providers (fal, WaveSpeed);
+            ``None``: ``$XDG_STATE_HOME/inference-core/jobs.sqlite3`` (else
+            ``~/.local/state/inference-core/jobs.sqlite3``).
     """
 
     model_config = _STRICT
@@ -100,6 +103,7 @@ class MediaSettings(BaseModel):
     generator_dirs: tuple[str, ...] = ()
     max_output_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     concurrency: int = Field(default=4, ge=1, le=256)
+    journal_path: str | None = Field(default=None, min_length=1)
 
 
 class RuntimeConfig(BaseModel):

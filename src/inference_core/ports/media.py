@@ -5,16 +5,22 @@ Design note: a generator returns the *stored* files plus what the job cost
 :class:`~inference_core.domain.media.GeneratedMedia`. Measuring (and checking
 that a file really is the promised kind) is done once, by the use-case, with
 one :class:`MediaProbe`, so no adapter can skip it or do it differently.
+
+Queued providers (fal.ai, WaveSpeed) bill a job when it is submitted. Their
+generators record every job in a :class:`JobJournal` before waiting on it, so
+a retry, a restart after a crash or ``inference-core jobs resume`` collects
+the job instead of paying for it again (:class:`QueuedGenerator`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Collection, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
+from inference_core.domain.jobs import JobClaim, JobRecord, JobState
 from inference_core.domain.media import (
     GenerationOutput,
     GenerationRequest,
@@ -28,9 +34,11 @@ __all__ = [
     "AssetStore",
     "GeneratorListing",
     "GeneratorRegistry",
+    "JobJournal",
     "MediaGenerator",
     "MediaProbe",
     "ProgressCallback",
+    "QueuedGenerator",
 ]
 
 #: Called by a generator with a fraction in [0, 1] (``None`` when unknown) and a
@@ -115,7 +123,9 @@ class MediaGenerator(Protocol):
       output through ``store`` (never holding a large file whole in memory
       when the provider can stream it).
     * Long jobs (submit/poll) stay inside ``generate``; cancelling the awaiting
-      task cancels the remote job where the provider allows it.
+      task cancels the remote job where the provider allows it - except a job
+      recorded in a :class:`JobJournal`, which is left running and recorded so
+      that the next identical call collects it (it is paid for already).
     * Failures raise domain errors: ``ProviderError`` subclasses with an honest
       ``retryable`` (a refused prompt is ``ContentFiltered``, an answer with no
       media is ``InvalidResponse``), ``MediaGenerationError`` otherwise. It never
@@ -177,4 +187,94 @@ class GeneratorRegistry(Protocol):
 
     def reload(self) -> None:
         """Discover the plugin and directory generators again (registered ones are kept)."""
+        ...
+
+
+@runtime_checkable
+class JobJournal(Protocol):
+    """Where queued, billed jobs are recorded before anyone waits on them.
+
+    Every implementation guarantees:
+
+    * :meth:`claim` is atomic across tasks, threads and processes that share
+      the journal: for one ``request_hash`` at most one record that can still
+      deliver (``JobState.can_deliver``) exists. ``claim`` returns it
+      (``owned=False``: collect it, or wait while another owner submits it) or
+      creates a SUBMITTING record for the caller (``owned=True``: submit now).
+    * A SUBMITTING record whose owner is gone (its process died, or it held
+      the claim past ``lease_s`` without an update) is turned LOST by the next
+      :meth:`claim`; it is never handed out as deliverable, and the job may
+      then be submitted again (whether the lost submit reached the provider is
+      unknowable).
+    * :meth:`save` and :meth:`forget` are durable when they return: a record
+      saved with its provider request id survives a crash of the process
+      the next instant.
+    * Records hold no secrets and no input bytes: the request is kept as its
+      hash only. Failures raise ``JobJournalError`` naming the file.
+    """
+
+    async def claim(self, draft: JobRecord, *, lease_s: float) -> JobClaim:
+        """Claim ``draft.request_hash``: the deliverable record for it, or ``draft`` saved as ours.
+
+        ``draft`` is a SUBMITTING record with a fresh ``id`` and the caller's ``owner``.
+        """
+        ...
+
+    async def save(self, record: JobRecord) -> None:
+        """Write ``record`` (replacing the one with its ``id``); ``updated_at`` is taken as given.
+
+        Raises:
+            JobJournalError: Writing failed, or another record of the same hash
+                can still deliver (the journal never holds two).
+        """
+        ...
+
+    async def forget(self, job_id: str) -> None:
+        """Delete a claim whose submit the provider provably refused (nothing was billed)."""
+        ...
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        """The record with ``job_id``, ``None`` when there is none."""
+        ...
+
+    async def jobs(
+        self, *, states: Collection[JobState] | None = None, limit: int = 100
+    ) -> Sequence[JobRecord]:
+        """Records in ``states`` (all when ``None``), newest first, at most ``limit``."""
+        ...
+
+
+@runtime_checkable
+class QueuedGenerator(MediaGenerator, Protocol):
+    """A generator whose jobs run in a provider's queue and are kept in a :class:`JobJournal`.
+
+    Besides the :class:`MediaGenerator` guarantees: ``generate`` records every
+    job it submits before waiting on it, never submits a request whose hash has
+    a recorded job that can still deliver (it collects that one), and when a
+    job passes its deadline it cancels it at the provider and raises
+    ``JobDeadlineExceeded`` carrying the provider's request id.
+    """
+
+    @property
+    def journal(self) -> JobJournal:
+        """The journal this generator records its jobs in."""
+        ...
+
+    async def resume(
+        self,
+        job_id: str,
+        *,
+        store: AssetStore,
+        on_progress: ProgressCallback | None = None,
+    ) -> GenerationOutput:
+        """Collect a recorded job (wait for it if it still runs); never submits anything.
+
+        Raises:
+            JobFailed: The job failed, was cancelled or is unknown to the provider.
+            InvalidGeneratorInput: ``job_id`` is not a record of this generator.
+        """
+        ...
+
+    async def cancel(self, job_id: str) -> JobRecord:
+        """Cancel a recorded job at the provider (when it still runs) and record it cancelled."""
         ...
