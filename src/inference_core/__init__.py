@@ -124,6 +124,26 @@ _EXPORTS: dict[str, str] = {
     "MockVideoService": "inference_core.compat.media_services",
     "AudioService": "inference_core.compat.media_services",
     "MockAudioService": "inference_core.compat.media_services",
+    # descriptor sub-agents
+    "ExecuteDescriptor": "inference_core.application.descriptors",
+    "DescriptorProgress": "inference_core.application.descriptors",
+    "Evaluation": "inference_core.domain.descriptors",
+    "EvaluatorSpec": "inference_core.domain.descriptors",
+    "MaterializationRule": "inference_core.domain.descriptors",
+    "PipelineConfig": "inference_core.domain.descriptors",
+    "DescriptorExample": "inference_core.domain.descriptors",
+    "EvaluatorError": "inference_core.domain.errors",
+    "ProviderUnreachable": "inference_core.domain.errors",
+    "SubAgentDescriptor": "inference_core.compat.descriptors",
+    "BaseAgent": "inference_core.compat.descriptors",
+    "BaseEvaluator": "inference_core.compat.descriptors",
+    "BaseMaterializer": "inference_core.compat.descriptors",
+    "MediaAsset": "inference_core.compat.descriptors",
+    "MaterializeContext": "inference_core.compat.descriptors",
+    "ExecutionResult": "inference_core.compat.descriptors",
+    "ServiceContext": "inference_core.compat.descriptors",
+    "run_legacy_descriptor": "inference_core.compat.descriptors",
+    "execute_any": "inference_core.compat.descriptors",
 }
 
 __all__ = [
@@ -134,9 +154,12 @@ __all__ = [
     "AudioPart",
     "AudioService",
     "AuthenticationError",
+    "BaseAgent",
     "BaseAudioGenerator",
+    "BaseEvaluator",
     "BaseGeneratorRegistry",
     "BaseImageGenerator",
+    "BaseMaterializer",
     "BaseVideoGenerator",
     "Capability",
     "ChatChunk",
@@ -149,7 +172,14 @@ __all__ = [
     "ContextWindowExceeded",
     "CustomModelClient",
     "DeadlineExceeded",
+    "DescriptorExample",
+    "DescriptorProgress",
     "DescriptorResult",
+    "Evaluation",
+    "EvaluatorError",
+    "EvaluatorSpec",
+    "ExecuteDescriptor",
+    "ExecutionResult",
     "FakeChatModel",
     "FakeMediaGenerator",
     "FilesystemAssetStore",
@@ -181,6 +211,9 @@ __all__ = [
     "InvalidSchemaError",
     "JSONOutput",
     "LLMClient",
+    "MaterializationRule",
+    "MaterializeContext",
+    "MediaAsset",
     "MediaFile",
     "MediaGenerationError",
     "MediaInput",
@@ -203,17 +236,21 @@ __all__ = [
     "ModelSpec",
     "MultimodalUtils",
     "OutputValidationError",
+    "PipelineConfig",
     "PromptTemplate",
     "ProviderError",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "ProviderUnreachable",
     "QuotaExceededError",
     "RateLimitError",
     "ResponseFormat",
     "Route",
     "RuntimeConfig",
+    "ServiceContext",
     "StoredAsset",
     "StreamInterrupted",
+    "SubAgentDescriptor",
     "TemplateError",
     "TextPart",
     "UnexpectedMediaType",
@@ -223,10 +260,12 @@ __all__ = [
     "VideoService",
     "__version__",
     "bootstrap",
+    "execute_any",
     "get_audio_generator_registry",
     "get_image_generator_registry",
     "get_model_config",
     "get_video_generator_registry",
+    "run_legacy_descriptor",
 ]
 
 
@@ -252,10 +291,23 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         GeneratorMetadata,
     )
     from inference_core.adapters.storage.filesystem import FilesystemAssetStore
+    from inference_core.application.descriptors import DescriptorProgress, ExecuteDescriptor
     from inference_core.application.media import GenerateMedia, MediaProgress
     from inference_core.application.results import MediaResult
     from inference_core.compat.config_loader import ConfigLoader
     from inference_core.compat.custom_model import CustomModelClient
+    from inference_core.compat.descriptors import (
+        BaseAgent,
+        BaseEvaluator,
+        BaseMaterializer,
+        ExecutionResult,
+        MaterializeContext,
+        MediaAsset,
+        ServiceContext,
+        SubAgentDescriptor,
+        execute_any,
+        run_legacy_descriptor,
+    )
     from inference_core.compat.generators import (
         AudioGeneratorRegistry,
         BaseGeneratorRegistry,
@@ -294,7 +346,16 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         Usage,
     )
     from inference_core.domain.config import RuntimeConfig
-    from inference_core.domain.descriptors import AgentDescriptor, DescriptorResult, MediaFile
+    from inference_core.domain.descriptors import (
+        AgentDescriptor,
+        DescriptorExample,
+        DescriptorResult,
+        Evaluation,
+        EvaluatorSpec,
+        MaterializationRule,
+        MediaFile,
+        PipelineConfig,
+    )
     from inference_core.domain.errors import (
         AllFallbacksFailed,
         AssetStoreError,
@@ -303,6 +364,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         ContentFiltered,
         ContextWindowExceeded,
         DeadlineExceeded,
+        EvaluatorError,
         GeneratorNotFound,
         GeneratorUnavailable,
         InferenceError,
@@ -322,6 +384,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         ProviderError,
         ProviderTimeout,
         ProviderUnavailable,
+        ProviderUnreachable,
         QuotaExceededError,
         RateLimitError,
         StreamInterrupted,
