@@ -144,6 +144,17 @@ _EXPORTS: dict[str, str] = {
     "ServiceContext": "inference_core.compat.descriptors",
     "run_legacy_descriptor": "inference_core.compat.descriptors",
     "execute_any": "inference_core.compat.descriptors",
+    # queued media jobs
+    "FalImageService": "inference_core.compat.media_services",
+    "FalVideoService": "inference_core.compat.media_services",
+    "FalAudioService": "inference_core.compat.media_services",
+    "WavespeedVideoService": "inference_core.compat.media_services",
+    "JobDeadlineExceeded": "inference_core.domain.errors",
+    "JobFailed": "inference_core.domain.errors",
+    "JobJournalError": "inference_core.domain.errors",
+    "DownloadRefused": "inference_core.domain.errors",
+    "JobRecord": "inference_core.domain.jobs",
+    "JobState": "inference_core.domain.jobs",
 }
 
 __all__ = [
@@ -175,6 +186,7 @@ __all__ = [
     "DescriptorExample",
     "DescriptorProgress",
     "DescriptorResult",
+    "DownloadRefused",
     "Evaluation",
     "EvaluatorError",
     "EvaluatorSpec",
@@ -182,6 +194,9 @@ __all__ = [
     "ExecutionResult",
     "FakeChatModel",
     "FakeMediaGenerator",
+    "FalAudioService",
+    "FalImageService",
+    "FalVideoService",
     "FilesystemAssetStore",
     "FinishReason",
     "FunctionChatModel",
@@ -210,6 +225,11 @@ __all__ = [
     "InvalidResponse",
     "InvalidSchemaError",
     "JSONOutput",
+    "JobDeadlineExceeded",
+    "JobFailed",
+    "JobJournalError",
+    "JobRecord",
+    "JobState",
     "LLMClient",
     "MaterializationRule",
     "MaterializeContext",
@@ -258,6 +278,7 @@ __all__ = [
     "UsageEvent",
     "VideoGeneratorRegistry",
     "VideoService",
+    "WavespeedVideoService",
     "__version__",
     "bootstrap",
     "execute_any",
@@ -322,11 +343,15 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
     from inference_core.compat.llm_client import GPT5ChatClient, LLMClient
     from inference_core.compat.media_services import (
         AudioService,
+        FalAudioService,
+        FalImageService,
+        FalVideoService,
         ImageService,
         MockAudioService,
         MockImageService,
         MockVideoService,
         VideoService,
+        WavespeedVideoService,
     )
     from inference_core.compat.registry import (
         ModelConfig,
@@ -364,6 +389,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         ContentFiltered,
         ContextWindowExceeded,
         DeadlineExceeded,
+        DownloadRefused,
         EvaluatorError,
         GeneratorNotFound,
         GeneratorUnavailable,
@@ -376,6 +402,9 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         InvalidRequestError,
         InvalidResponse,
         InvalidSchemaError,
+        JobDeadlineExceeded,
+        JobFailed,
+        JobJournalError,
         MediaGenerationError,
         MediaTooLarge,
         MissingAPIKeyError,
@@ -391,6 +420,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         TemplateError,
         UnexpectedMediaType,
     )
+    from inference_core.domain.jobs import JobRecord, JobState
     from inference_core.domain.media import (
         Capability,
         GeneratedMedia,

@@ -41,6 +41,7 @@ from inference_core.domain.errors import (
 from inference_core.domain.media import GeneratedMedia, MediaKind, MediaUsage, kind_of_mime
 from inference_core.ports.media import MediaGenerator
 from tests.contract.media_rows import ROWS, MediaRow, RecordingSleeper
+from tests.contract.media_rows_queued import QUEUED_ROWS
 from tests.servers import FakeServer, Fault
 from tests.servers.fixtures import fake_server
 from tests.servers.media_proto import media_script
@@ -60,7 +61,7 @@ PADDING = 200_000
 STORE_CAP = 32
 
 
-@pytest.fixture(params=[pytest.param(row, id=row.name) for row in ROWS])
+@pytest.fixture(params=[pytest.param(row, id=row.name) for row in (*ROWS, *QUEUED_ROWS)])
 def media_row(request: pytest.FixtureRequest, fake_server: FakeServer) -> Iterator[MediaRow]:
     """One row, attached to the freshly reset session server (media script cleared)."""
     row: MediaRow = request.param

@@ -11,7 +11,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from tests.servers import anthropic_proto, media_proto, ollama_proto, openai_proto
+from tests.servers import anthropic_proto, media_proto, ollama_proto, openai_proto, queue_proto
 from tests.servers.errors import PROTOCOLS, Protocol
 from tests.servers.plumbing import (
     CONTROL_PREFIX,
@@ -122,6 +122,7 @@ def build_app(state: ServerState, protocols: Iterable[Protocol] = PROTOCOLS) -> 
     if "openai" in chosen:
         openai_proto.add_routes(app)
         media_proto.add_routes(app)
+        queue_proto.add_routes(app)
     if "anthropic" in chosen:
         anthropic_proto.add_routes(app)
     if "openai" in chosen or "anthropic" in chosen:

@@ -1,7 +1,7 @@
 """The ``inference-core`` command (also ``python -m inference_core``).
 
 Commands: ``chat``, ``models``, ``route``, ``plugins``, ``doctor``, ``demo``,
-``generators``, ``generate``. Human output by
+``generators``, ``generate``, ``jobs``, ``run``. Human output by
 default (rich tables when rich is installed), ``--output json`` for scripts.
 Errors print one line and a hint and exit non-zero; ``--debug`` shows the
 traceback. Secrets are never printed: key status is "configured", "missing"
@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from inference_core.cli.console import Console, price, show
 from inference_core.cli.descriptors import add_run_command, run_descriptor
+from inference_core.cli.jobs import add_job_commands
 from inference_core.cli.media import add_media_commands, assemble_animatic
 from inference_core.composition import Inference, bootstrap
 from inference_core.composition.services import load_descriptor
@@ -517,6 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     add_media_commands(sub)
+    add_job_commands(sub)
     add_run_command(sub)
     return parser
 

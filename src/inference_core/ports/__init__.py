@@ -9,9 +9,11 @@ from inference_core.ports.media import (
     AssetStore,
     GeneratorListing,
     GeneratorRegistry,
+    JobJournal,
     MediaGenerator,
     MediaProbe,
     ProgressCallback,
+    QueuedGenerator,
 )
 from inference_core.ports.routing import ModelRouter, ResolvedModel
 from inference_core.ports.runtime import Clock, EventLog, Sleeper, UsageSink
@@ -24,10 +26,12 @@ __all__ = [
     "EventLog",
     "GeneratorListing",
     "GeneratorRegistry",
+    "JobJournal",
     "MediaGenerator",
     "MediaProbe",
     "ModelRouter",
     "ProgressCallback",
+    "QueuedGenerator",
     "ResolvedModel",
     "Sleeper",
     "TokenCounter",

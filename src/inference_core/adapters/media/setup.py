@@ -31,7 +31,10 @@ def context_factory(
     secrets = {name: SecretStr(value) for name, value in env.items() if value}
 
     def context_for(generator_id: str) -> GeneratorContext:
-        return GeneratorContext(options=config.generators.get(generator_id, {}), secrets=secrets)
+        options = dict(config.generators.get(generator_id, {}))
+        if config.media.journal_path is not None:  # the queued generators' job journal
+            options.setdefault("journal_path", config.media.journal_path)
+        return GeneratorContext(options=options, secrets=secrets)
 
     return context_for
 
