@@ -25,8 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
-
+from inference_core.adapters.media.published import Published
 from inference_core.domain.errors import InvalidGeneratorInput, MediaGenerationError
 from inference_core.domain.generator_input import (
     GeneratorInput,
@@ -159,7 +158,7 @@ class BaseAudioGenerator(SeedGenerator):
     kind = MediaKind.AUDIO
 
 
-class LegacyGenerator:
+class LegacyGenerator(Published[GeneratorInput]):
     """A :class:`SeedGenerator` behind the :class:`~inference_core.ports.MediaGenerator` port.
 
     ``params`` are validated against the flat schema minus the fields the
@@ -177,7 +176,7 @@ class LegacyGenerator:
             for k, v in meta.input_schema.items()
             if k in media_fields and isinstance(v, Mapping) and v.get("required")
         )
-        self._params_model = flat_schema_model(meta.id, flat)
+        self._input_model = flat_schema_model(meta.id, flat)
         self._info = GeneratorInfo(
             id=meta.id,
             kind=seed.kind,
@@ -190,16 +189,6 @@ class LegacyGenerator:
             input_schema=seed.get_input_schema(),
             output_schema=seed.get_output_schema(),
         )
-
-    @property
-    def info(self) -> GeneratorInfo:
-        """The seed metadata as a :class:`GeneratorInfo` (schema as JSON Schema)."""
-        return self._info
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        """The params model (the flat schema without the request's own fields)."""
-        return self._params_model
 
     async def generate(
         self,

@@ -47,6 +47,7 @@ from inference_core.adapters.media._common import (
     resolve_image_capability,
     with_default_model,
 )
+from inference_core.adapters.media.published import Published
 from inference_core.domain.errors import InvalidGeneratorInput, InvalidResponse
 from inference_core.domain.generator_input import GeneratorInput, input_schema
 from inference_core.domain.media import (
@@ -166,7 +167,7 @@ def image_cost(model: str, usage: Any) -> float | None:
     return round(cost, 6)
 
 
-class OpenAIImageGenerator:
+class OpenAIImageGenerator(Published[OpenAIImageInput]):
     """OpenAI image models (``gpt-image-1``, DALL-E) behind the ``MediaGenerator`` port.
 
     Args:
@@ -213,16 +214,6 @@ class OpenAIImageGenerator:
 
     def __repr__(self) -> str:
         return f"OpenAIImageGenerator(base_url={self._base_url!r})"
-
-    @property
-    def info(self) -> GeneratorInfo:
-        """Identity, capabilities and the published input schema."""
-        return self._info
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        """:class:`OpenAIImageInput` (with the configured default model)."""
-        return self._input_model
 
     async def generate(
         self,

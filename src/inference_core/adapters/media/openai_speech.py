@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from inference_core.adapters.media._common import (
     DEFAULT_MAX_OUTPUT_BYTES,
@@ -47,6 +47,7 @@ from inference_core.adapters.media._common import (
     require_key,
     with_default_model,
 )
+from inference_core.adapters.media.published import Published
 from inference_core.domain.errors import (
     ConfigurationError,
     InvalidGeneratorInput,
@@ -218,7 +219,7 @@ class OpenAISpeechInput(GeneratorInput):
         return self
 
 
-class OpenAISpeechGenerator:
+class OpenAISpeechGenerator(Published[OpenAISpeechInput]):
     """OpenAI speech models (``tts-1``, ``tts-1-hd``, ``gpt-4o-mini-tts``) behind the port.
 
     Args:
@@ -263,16 +264,6 @@ class OpenAISpeechGenerator:
 
     def __repr__(self) -> str:
         return f"OpenAISpeechGenerator(base_url={self._base_url!r})"
-
-    @property
-    def info(self) -> GeneratorInfo:
-        """Identity, capabilities and the published input schema."""
-        return self._info
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        """:class:`OpenAISpeechInput` (with the configured default model)."""
-        return self._input_model
 
     async def generate(
         self,

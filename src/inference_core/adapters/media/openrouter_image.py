@@ -28,7 +28,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
 from inference_core.adapters.http_errors import error_for_status, redact
 from inference_core.adapters.loop_scoped import LoopScoped
@@ -49,6 +49,7 @@ from inference_core.adapters.media._common import (
     resolve_image_capability,
     with_default_model,
 )
+from inference_core.adapters.media.published import Published
 from inference_core.domain.errors import (
     ConfigurationError,
     ContentFiltered,
@@ -133,7 +134,7 @@ class OpenRouterImageInput(GeneratorInput):
     )
 
 
-class OpenRouterImageGenerator:
+class OpenRouterImageGenerator(Published[OpenRouterImageInput]):
     """Image models on OpenRouter behind the ``MediaGenerator`` port.
 
     Args:
@@ -180,16 +181,6 @@ class OpenRouterImageGenerator:
 
     def __repr__(self) -> str:
         return f"OpenRouterImageGenerator(base_url={self._base_url!r})"
-
-    @property
-    def info(self) -> GeneratorInfo:
-        """Identity, capabilities and the published input schema."""
-        return self._info
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        """:class:`OpenRouterImageInput` (with the configured default model)."""
-        return self._input_model
 
     async def generate(
         self,

@@ -41,6 +41,7 @@ from inference_core.adapters.media._common import (
     parse_params,
 )
 from inference_core.adapters.media.download import DownloadPolicy, ResultDownloader
+from inference_core.adapters.media.published import Published
 from inference_core.adapters.media.queued import (
     Collected,
     JobSpec,
@@ -159,7 +160,7 @@ async def input_url(generator_id: str, index: int, item: MediaInput) -> str:
     return f"data:{image.mime_type};base64,{base64.b64encode(image.data).decode('ascii')}"
 
 
-class QueuedMediaGenerator:
+class QueuedMediaGenerator(Published[BaseModel]):
     """A :class:`~inference_core.ports.QueuedGenerator` built from a wire and a request mapping.
 
     Subclasses implement :meth:`_spec` (request -> arguments and cost) and
@@ -198,16 +199,6 @@ class QueuedMediaGenerator:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(id={self._info.id!r}, journal={self._jobs.journal!r})"
-
-    @property
-    def info(self) -> GeneratorInfo:
-        """Identity, capabilities and the published input schema."""
-        return self._info
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        """The strict input model (the published schema)."""
-        return self._input_model
 
     @property
     def journal(self) -> JobJournal:

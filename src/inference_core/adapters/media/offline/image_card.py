@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from inference_core.adapters.media._common import (
     discard_all,
@@ -28,6 +28,7 @@ from inference_core.adapters.media.offline._shared import (
     threadsafe_progress,
     unlink_quietly,
 )
+from inference_core.adapters.media.published import Published
 from inference_core.domain.errors import InvalidGeneratorInput
 from inference_core.domain.generator_input import GeneratorInput, input_schema
 from inference_core.domain.media import (
@@ -76,12 +77,14 @@ def _seed(prompt: str, index: int) -> str:
     return prompt if index == 0 else f"{prompt}\n#{index + 1}"
 
 
-class ImageCardGenerator:
+class ImageCardGenerator(Published[ImageCardInput]):
     """Draws prompt cards (text_to_image) and prompt cards around an image (image_to_image).
 
     Args:
         generator_id: The id it is registered under.
     """
+
+    _input_model = ImageCardInput
 
     def __init__(self, *, generator_id: str = GENERATOR_ID) -> None:
         self._id = generator_id
@@ -98,16 +101,6 @@ class ImageCardGenerator:
 
     def __repr__(self) -> str:
         return f"ImageCardGenerator(id={self._id!r})"
-
-    @property
-    def info(self) -> GeneratorInfo:
-        """Identity, capabilities and the published input schema."""
-        return self._info
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        """:class:`ImageCardInput`."""
-        return ImageCardInput
 
     async def generate(
         self,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from inference_core.adapters.media._common import discard_all, output_name, parse_params
 from inference_core.adapters.media.offline._shared import (
@@ -26,6 +26,7 @@ from inference_core.adapters.media.offline._shared import (
     threadsafe_progress,
     unlink_quietly,
 )
+from inference_core.adapters.media.published import Published
 from inference_core.domain.errors import InvalidGeneratorInput, MediaGenerationError
 from inference_core.domain.generator_input import GeneratorInput, input_schema
 from inference_core.domain.media import (
@@ -100,12 +101,14 @@ def pick_voice(text: str, voice: str) -> str:
     return AUTO_VOICES[int.from_bytes(digest[:4], "big") % len(AUTO_VOICES)]
 
 
-class EspeakSpeechGenerator:
+class EspeakSpeechGenerator(Published[EspeakSpeechInput]):
     """Text-to-speech with libespeak-ng.
 
     Args:
         generator_id: The id it is registered under.
     """
+
+    _input_model = EspeakSpeechInput
 
     def __init__(self, *, generator_id: str = GENERATOR_ID) -> None:
         self._id = generator_id
@@ -123,16 +126,6 @@ class EspeakSpeechGenerator:
 
     def __repr__(self) -> str:
         return f"EspeakSpeechGenerator(id={self._id!r})"
-
-    @property
-    def info(self) -> GeneratorInfo:
-        """Identity, capabilities and the published input schema."""
-        return self._info
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        """:class:`EspeakSpeechInput`."""
-        return EspeakSpeechInput
 
     def _engine_now(self) -> EspeakEngine:
         if self._engine is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from inference_core.adapters.media._common import discard_all, output_name, parse_params
 from inference_core.adapters.media.offline._shared import (
@@ -31,6 +31,7 @@ from inference_core.adapters.media.offline._shared import (
     threadsafe_progress,
     unlink_quietly,
 )
+from inference_core.adapters.media.published import Published
 from inference_core.domain.errors import InvalidGeneratorInput
 from inference_core.domain.generator_input import GeneratorInput, input_schema
 from inference_core.domain.media import (
@@ -119,13 +120,15 @@ def _capability(generator_id: str, request: GenerationRequest) -> Capability:
     return Capability(capability)
 
 
-class SlideshowVideoGenerator:
+class SlideshowVideoGenerator(Published[SlideshowVideoInput]):
     """Ken Burns slideshows from images or from cards of the prompt.
 
     Args:
         generator_id: The id it is registered under (``offline_video`` or
             ``mock_video_generator``).
     """
+
+    _input_model = SlideshowVideoInput
 
     def __init__(self, *, generator_id: str = GENERATOR_ID) -> None:
         self._id = generator_id
@@ -145,16 +148,6 @@ class SlideshowVideoGenerator:
 
     def __repr__(self) -> str:
         return f"SlideshowVideoGenerator(id={self._id!r})"
-
-    @property
-    def info(self) -> GeneratorInfo:
-        """Identity, capabilities and the published input schema."""
-        return self._info
-
-    @property
-    def input_model(self) -> type[BaseModel]:
-        """:class:`SlideshowVideoInput`."""
-        return SlideshowVideoInput
 
     async def generate(
         self,
