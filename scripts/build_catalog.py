@@ -45,6 +45,8 @@ def m(
 ANTHROPIC_OLD = {"vision": True, "json_output": "none", "tools": True}
 ANTHROPIC_NEW = {"vision": True, "json_output": "json_schema", "tools": True}
 OLLAMA_TEXT = {"json_output": "json_schema", "stream_usage": True}
+# Models whose Ollama template has a tool section (Ollama's "tools" tag).
+OLLAMA_TOOLS = {**OLLAMA_TEXT, "tools": True}
 LOCAL = 0.0, 0.0, None
 
 MODELS = [
@@ -204,11 +206,11 @@ MODELS = [
     # Ollama: local server, no per-token price.
     m("llama2", "ollama", 4_096, None, LOCAL, OLLAMA_TEXT),
     m("llama3", "ollama", 8_192, None, LOCAL, OLLAMA_TEXT),
-    m("llama3.1", "ollama", 131_072, None, LOCAL, OLLAMA_TEXT),
-    m("llama3.2", "ollama", 131_072, None, LOCAL, OLLAMA_TEXT),
-    m("mistral", "ollama", 32_768, None, LOCAL, OLLAMA_TEXT),
+    m("llama3.1", "ollama", 131_072, None, LOCAL, OLLAMA_TOOLS),
+    m("llama3.2", "ollama", 131_072, None, LOCAL, OLLAMA_TOOLS),
+    m("mistral", "ollama", 32_768, None, LOCAL, OLLAMA_TOOLS),
     m("codellama", "ollama", 16_384, None, LOCAL, OLLAMA_TEXT),
-    m("qwen2.5", "ollama", 32_768, None, LOCAL, OLLAMA_TEXT),
+    m("qwen2.5", "ollama", 32_768, None, LOCAL, OLLAMA_TOOLS),
     m("gemma3", "ollama", 131_072, None, LOCAL, {**OLLAMA_TEXT, "vision": True}),
     m("llava", "ollama", 4_096, None, LOCAL, {**OLLAMA_TEXT, "vision": True}),
     # Embedded default: Gemma 3 270M (Q4_K_M GGUF) in-process through llama-cpp-python.
@@ -218,7 +220,8 @@ MODELS = [
         32_768,
         8_192,
         LOCAL,
-        {"json_output": "json_object_with_schema", "stream_usage": True},
+        # Tools: calls held by a grammar (adapters/llama_cpp/tools.py), so always well-formed.
+        {"json_output": "json_object_with_schema", "stream_usage": True, "tools": True},
         name="Gemma 3 270M (embedded, Q4_K_M)",
         wire_id="gemma-3-270m",
         aliases=["gemma-3-270m"],

@@ -142,6 +142,22 @@ def render(entries: list[Entry] | None = None) -> str:
         )
     lines += [
         "",
+        "Tool calling (a request needing what an adapter or its model does not declare is",
+        "refused before sending; an instance may also declare `max_context_tokens`, the",
+        "prompt plus output it can hold whatever the model: llama.cpp's allocated `n_ctx`):",
+        "",
+        "| Adapter | Tools | `parallel_tool_calls` switch | Forced `tool_choice` "
+        "| Arguments streamed in pieces |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for e in entries:
+        c = e.capabilities
+        lines.append(
+            f"| `{e.name}` | {_yes(c.tools)} | {_yes(c.parallel_tool_calls)} "
+            f"| {_yes(c.forced_tool_choice)} | {_yes(c.tool_call_streaming)} |"
+        )
+    lines += [
+        "",
         "Usage fields each adapter fills when the provider reports them (unreported",
         "fields are `None`, never 0):",
         "",

@@ -155,6 +155,20 @@ _EXPORTS: dict[str, str] = {
     "DownloadRefused": "inference_core.domain.errors",
     "JobRecord": "inference_core.domain.jobs",
     "JobState": "inference_core.domain.jobs",
+    # tools and context fitting
+    "Tool": "inference_core.domain.tools",
+    "ToolChoice": "inference_core.domain.tools",
+    "ToolCallDelta": "inference_core.domain.tools",
+    "ToolLoop": "inference_core.domain.tools",
+    "ToolCall": "inference_core.domain.messages",
+    "ContextFit": "inference_core.domain.context",
+    "FeatureNotSupported": "inference_core.domain.errors",
+    "InvalidToolError": "inference_core.domain.errors",
+    "ToolCallError": "inference_core.domain.errors",
+    "ToolArgumentsError": "inference_core.domain.errors",
+    "ToolExecutionError": "inference_core.domain.errors",
+    "ToolTimeout": "inference_core.domain.errors",
+    "ToolLoopExceeded": "inference_core.domain.errors",
 }
 
 __all__ = [
@@ -180,6 +194,7 @@ __all__ = [
     "ConfigLoader",
     "ConfigurationError",
     "ContentFiltered",
+    "ContextFit",
     "ContextWindowExceeded",
     "CustomModelClient",
     "DeadlineExceeded",
@@ -197,6 +212,7 @@ __all__ = [
     "FalAudioService",
     "FalImageService",
     "FalVideoService",
+    "FeatureNotSupported",
     "FilesystemAssetStore",
     "FinishReason",
     "FunctionChatModel",
@@ -224,6 +240,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponse",
     "InvalidSchemaError",
+    "InvalidToolError",
     "JSONOutput",
     "JobDeadlineExceeded",
     "JobFailed",
@@ -273,6 +290,16 @@ __all__ = [
     "SubAgentDescriptor",
     "TemplateError",
     "TextPart",
+    "Tool",
+    "ToolArgumentsError",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallError",
+    "ToolChoice",
+    "ToolExecutionError",
+    "ToolLoop",
+    "ToolLoopExceeded",
+    "ToolTimeout",
     "UnexpectedMediaType",
     "Usage",
     "UsageEvent",
@@ -371,6 +398,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         Usage,
     )
     from inference_core.domain.config import RuntimeConfig
+    from inference_core.domain.context import ContextFit
     from inference_core.domain.descriptors import (
         AgentDescriptor,
         DescriptorExample,
@@ -391,6 +419,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         DeadlineExceeded,
         DownloadRefused,
         EvaluatorError,
+        FeatureNotSupported,
         GeneratorNotFound,
         GeneratorUnavailable,
         InferenceError,
@@ -402,6 +431,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         InvalidRequestError,
         InvalidResponse,
         InvalidSchemaError,
+        InvalidToolError,
         JobDeadlineExceeded,
         JobFailed,
         JobJournalError,
@@ -418,6 +448,11 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         RateLimitError,
         StreamInterrupted,
         TemplateError,
+        ToolArgumentsError,
+        ToolCallError,
+        ToolExecutionError,
+        ToolLoopExceeded,
+        ToolTimeout,
         UnexpectedMediaType,
     )
     from inference_core.domain.jobs import JobRecord, JobState
@@ -431,7 +466,8 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names
         MediaUsage,
         StoredAsset,
     )
-    from inference_core.domain.messages import AudioPart, ImagePart, Message, TextPart
+    from inference_core.domain.messages import AudioPart, ImagePart, Message, TextPart, ToolCall
     from inference_core.domain.prompts import ChatPromptTemplate, PromptTemplate
     from inference_core.domain.routing import Route
+    from inference_core.domain.tools import Tool, ToolCallDelta, ToolChoice, ToolLoop
     from inference_core.domain.usage import UsageEvent

@@ -239,10 +239,13 @@ class ChatHarness(Protocol):
         protocol: Wire shape of :meth:`last_request` (``openai``, ``anthropic``,
             ``ollama``, or ``domain`` for rows without a wire); cases branch on
             it to assert provider-specific shapes (images, JSON formats).
+        tool_wire: How tools travel (usually the protocol; ``grammar`` for the
+            llama.cpp row, whose tools become a decoding grammar).
         view: Reads protocol-neutral facts from :meth:`last_request`.
     """
 
     name: str
+    tool_wire: str
 
     @property
     def protocol(self) -> str:
@@ -279,6 +282,15 @@ class ChatHarness(Protocol):
 
     def fault(self, fault: Fault) -> None:
         """Make the next call meet ``fault`` (servers inject it; fakes raise its domain twin)."""
+        ...
+
+    def reply_tools(self, calls: Sequence[Mapping[str, Any]], *, text: str = "") -> None:
+        """Script the next answer to a request that offers tools.
+
+        ``calls`` are ``{"id", "name", "arguments": {...}}``; with none, the
+        answer is ``text`` (a row whose model answers tool requests in an
+        envelope, the llama.cpp grammar, wraps it as that model would).
+        """
         ...
 
     def last_request(self) -> dict[str, Any]:
@@ -366,6 +378,12 @@ class ServerChatHarness:
 
     protocol: str = "openai"
     view: WireView = OpenAIView()
+
+    @property
+    def tool_wire(self) -> str:
+        """Tools travel in the protocol's own shape."""
+        return self.protocol
+
     #: Path prefixes of the chat endpoint(s) this row calls.
     chat_paths: ClassVar[Sequence[str]] = ("/v1/chat/completions",)
     extra_features: ClassVar[frozenset[str]] = frozenset()
@@ -430,6 +448,9 @@ class ServerChatHarness:
 
     def fault(self, fault: Fault) -> None:
         self.server.fault(fault)
+
+    def reply_tools(self, calls: Sequence[Mapping[str, Any]], *, text: str = "") -> None:
+        self.server.reply(text, tool_calls=calls)
 
     def _chat_requests(self) -> list[Any]:
         return [

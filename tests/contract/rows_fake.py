@@ -10,7 +10,7 @@ final chunk, raising - is the shipped fake's own behaviour.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Literal
 
 from inference_core.adapters.fakes import FakeChatModel, ScriptItem
@@ -23,15 +23,23 @@ from inference_core.domain.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from inference_core.domain.messages import ToolCall
+from inference_core.domain.tools import ToolCallDelta
 from inference_core.ports.chat import ChatModel
 from tests.contract.harness import ChatHarness, DomainView
 from tests.servers import FakeServer, Fault
 from tests.servers.errors import error_body
-from tests.servers.state import normalize_usage
+from tests.servers.state import ScriptedCall, argument_pieces, normalize_usage
 from tests.servers.text import word_pieces
 
 Mode = Literal["complete", "stream"]
 _PROVIDER = "fake"
+
+
+def domain_calls(calls: Sequence[Mapping[str, Any]]) -> tuple[ToolCall, ...]:
+    """Scripted ``{"id", "name", "arguments"}`` calls as domain tool calls."""
+    scripted = (ScriptedCall.of(c, i) for i, c in enumerate(calls))
+    return tuple(ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in scripted)
 
 
 def _error_fields(body: Any) -> tuple[str, str | None]:
@@ -51,12 +59,28 @@ def _status_error(status: int, fault: Fault) -> ProviderError:
 
 
 class _Reply:
-    def __init__(self, text: str, usage: Mapping[str, int] | None, finish: str | None) -> None:
+    def __init__(
+        self,
+        text: str,
+        usage: Mapping[str, int] | None,
+        finish: str | None,
+        calls: tuple[ToolCall, ...] = (),
+    ) -> None:
         self.text = text
         self.usage = usage
         self.finish = finish
+        self.calls = calls
 
     def item(self, request: ChatRequest) -> ScriptItem:
+        if self.calls:
+            words = len(self.text.split()) + sum(len(c.arguments.split()) for c in self.calls)
+            return ChatResponse(
+                text=self.text,
+                model=request.model,
+                finish_reason=FinishReason.TOOL_CALLS,
+                usage=Usage(input_tokens=1, output_tokens=words),
+                tool_calls=self.calls,
+            )
         if self.usage is None and self.finish is None:
             return self.text
         counts = normalize_usage(self.usage)
@@ -113,6 +137,7 @@ class FakeRow:
 
     name = "fake"
     protocol = "domain"
+    tool_wire = "domain"
     view = DomainView()
 
     def __init__(self) -> None:
@@ -152,6 +177,9 @@ class FakeRow:
 
     def fault(self, fault: Fault) -> None:
         self._faults.append([fault, max(fault.count, 1)])
+
+    def reply_tools(self, calls: Sequence[Mapping[str, Any]], *, text: str = "") -> None:
+        self._replies.append(_Reply(text, None, None, domain_calls(calls)))
 
     def next_item(self, request: ChatRequest, mode: Mode) -> ScriptItem | None:
         """What the server would do with this call, as a script item for the fake."""
@@ -193,8 +221,19 @@ class FakeRow:
             mid_stream.status = None
             error = mid_stream
             delivered = fault.error_event_after_chunks
-        pieces = word_pieces(text)[:delivered]
-        return [*(ChatChunk(text=p) for p in pieces), error]
+        chunks = [ChatChunk(text=p) for p in word_pieces(text)]
+        for index, call in enumerate(reply.calls if reply else ()):
+            # The servers' shape: the call's id and name, then its arguments 8 characters at once.
+            chunks.append(
+                ChatChunk(
+                    tool_call_deltas=(ToolCallDelta(index=index, id=call.id, name=call.name),)
+                )
+            )
+            chunks.extend(
+                ChatChunk(tool_call_deltas=(ToolCallDelta(index=index, arguments=piece),))
+                for piece in argument_pieces(call.arguments)
+            )
+        return [*chunks[:delivered], error]
 
     def last_request(self) -> dict[str, Any]:
         calls = [c for m in self._models for c in m.fake.calls]

@@ -24,10 +24,11 @@ into the first user turn; tests/e2e/test_llama_cpp_adapter.py covers that).
 from __future__ import annotations
 
 import atexit
+import json
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,15 @@ from tests.contract.harness import (
 )
 from tests.servers import FakeServer, Fault
 from tests.servers.errors import error_body
-from tests.servers.state import normalize_usage
+from tests.servers.state import ScriptedCall, normalize_usage
 from tests.servers.text import word_pieces
 
 SKIP_REASON = "llama-cpp-python is not installed (pip install 'inference-core[local]')"
 PROVIDER = "local"
 #: Output cap for unscripted calls, which run the real model.
 REAL_MAX_TOKENS = 4
+#: Context the row's models allocate.
+N_CTX = 1024
 
 
 class _Reply:
@@ -193,6 +196,8 @@ class LlamaCppRow:
 
     name = "llama_cpp"
     protocol = "openai"
+    #: Tools become the grammar of a JSON envelope (adapters/llama_cpp/tools.py).
+    tool_wire = "grammar"
     view: WireView = OpenAIView()
     #: For conftest's pytest.param(..., marks=row.marks).
     marks = (
@@ -242,7 +247,7 @@ class LlamaCppRow:
         model = LlamaCppChatModel(
             pool=self._pool,
             provider=PROVIDER,
-            n_ctx=1024,
+            n_ctx=N_CTX,
             chat_format="chatml",
             model_files={CONTRACT_MODEL: path},
             default_max_tokens=REAL_MAX_TOKENS,
@@ -252,7 +257,8 @@ class LlamaCppRow:
         return model
 
     def capabilities(self) -> AdapterCapabilities:
-        return CAPABILITIES
+        # What every model this row builds declares: the package's, holding the row's n_ctx.
+        return CAPABILITIES.model_copy(update={"max_context_tokens": N_CTX})
 
     def reply(
         self,
@@ -265,6 +271,18 @@ class LlamaCppRow:
 
     def fault(self, fault: Fault) -> None:
         self.faults.append([fault, max(fault.count, 1)])
+
+    def reply_tools(self, calls: Sequence[Mapping[str, Any]], *, text: str = "") -> None:
+        # What the grammar holds the model to: the envelope of calls, or an answer.
+        if calls:
+            items = [
+                {"name": c.name, "arguments": json.loads(c.arguments)}
+                for c in (ScriptedCall.of(call, i) for i, call in enumerate(calls))
+            ]
+            envelope: dict[str, Any] = {"tool_calls": items}
+        else:
+            envelope = {"answer": text}
+        self.replies.append(_Reply(json.dumps(envelope), None, None))
 
     def pace_stream(self, seconds_per_chunk: float) -> None:
         self.pace = seconds_per_chunk

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -16,8 +17,96 @@ from tests.servers.plumbing import (
     send_json_with_fault,
     state_of,
 )
-from tests.servers.state import ChatPlan
+from tests.servers.state import ChatPlan, argument_pieces
 from tests.servers.text import chunk_text, content_text, count_words
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_TOOL_KEYS = {"name", "description", "input_schema", "cache_control", "type"}
+_CHOICES = {"auto", "any", "tool", "none"}
+
+
+def tool_problem(body: dict[str, Any]) -> str | None:
+    """What the Messages API would refuse about the body's tools, or ``None``.
+
+    Checks ``tools`` and ``tool_choice``, and that every ``tool_use`` block of
+    an assistant turn is answered by a ``tool_result`` block (first in the next
+    user turn), and that no ``tool_result`` answers a ``tool_use`` that was not made.
+    """
+    tools = body.get("tools")
+    names: list[str] = []
+    if tools is not None:
+        if not isinstance(tools, list):
+            return "tools: Input should be a valid list"
+        for i, tool in enumerate(tools):
+            if not isinstance(tool, dict):
+                return f"tools.{i}: Input should be an object"
+            extra = set(tool) - _TOOL_KEYS
+            if extra:
+                return f"tools.{i}: Extra inputs are not permitted: {sorted(extra)}"
+            name = tool.get("name")
+            if not isinstance(name, str) or not _TOOL_NAME.match(name):
+                return f"tools.{i}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,64}}$'"
+            schema = tool.get("input_schema")
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                return f"tools.{i}.input_schema: Input should be a JSON Schema of type object"
+            names.append(name)
+    choice = body.get("tool_choice")
+    if choice is not None:
+        if not names:
+            return "tool_choice may only be specified while providing tools"
+        if not isinstance(choice, dict) or choice.get("type") not in _CHOICES:
+            return "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'"
+        if choice["type"] == "tool" and choice.get("name") not in names:
+            return f"tool_choice.name: no tool named {choice.get('name')!r}"
+        if choice["type"] != "tool" and "name" in choice:
+            return "tool_choice.name: Extra inputs are not permitted"
+        if "disable_parallel_tool_use" in choice and (
+            choice["type"] == "none" or not isinstance(choice["disable_parallel_tool_use"], bool)
+        ):
+            return "tool_choice.disable_parallel_tool_use: not allowed here"
+    return _tool_turns_problem(body.get("messages") or [])
+
+
+def _blocks(message: Any) -> list[dict[str, Any]]:
+    content = message.get("content") if isinstance(message, dict) else None
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def _tool_turns_problem(messages: list[Any]) -> str | None:
+    pending: set[str] = set()
+    for i, message in enumerate(messages):
+        blocks = _blocks(message)
+        role = message.get("role") if isinstance(message, dict) else None
+        results = [b for b in blocks if b.get("type") == "tool_result"]
+        if role == "user":
+            answered = {b.get("tool_use_id") for b in results}
+            unexpected = answered - pending
+            if unexpected:
+                return (
+                    f"messages.{i}.content: unexpected `tool_use_id` found in `tool_result` "
+                    f"blocks: {sorted(map(str, unexpected))}. Each `tool_result` block must have "
+                    "a corresponding `tool_use` block in the previous message."
+                )
+            if pending - answered:
+                return (
+                    f"messages.{i}: `tool_use` ids were found without `tool_result` blocks "
+                    f"immediately after: {sorted(pending - answered)}"
+                )
+            kinds = [b.get("type") for b in blocks]
+            if results and kinds[: len(results)] != ["tool_result"] * len(results):
+                return f"messages.{i}.content: `tool_result` blocks must come first"
+            pending = set()
+        elif role == "assistant":
+            if pending:
+                return f"messages.{i}: `tool_use` ids without `tool_result`: {sorted(pending)}"
+            for j, block in enumerate(blocks):
+                if block.get("type") != "tool_use":
+                    continue
+                if not isinstance(block.get("id"), str) or not isinstance(block.get("input"), dict):
+                    return f"messages.{i}.content.{j}: tool_use needs an id and an input object"
+                pending.add(block["id"])
+    return None
+
 
 _STOP_REASON = {
     "stop": "end_turn",
@@ -87,6 +176,16 @@ def _validate(body: Any, strict: bool) -> str | None:
     return None
 
 
+def _content(plan: ChatPlan) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    if plan.text or not plan.tool_calls:
+        blocks.append({"type": "text", "text": plan.text})
+    blocks.extend(
+        {"type": "tool_use", "id": c.id, "name": c.name, "input": c.input} for c in plan.tool_calls
+    )
+    return blocks
+
+
 def _usage(plan: ChatPlan, output_tokens: int | None = None) -> dict[str, Any]:
     return {
         "input_tokens": plan.prompt_tokens,
@@ -128,6 +227,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if problem is not None:
         return _invalid(problem)
     body: dict[str, Any] = rec.body
+    problem = tool_problem(body)
+    if problem is not None:
+        return _invalid(problem)
     model = str(body["model"])
     texts, last_user = _prompt(body)
     stops = [str(s) for s in body.get("stop_sequences") or []]
@@ -139,7 +241,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": plan.text}],
+        "content": _content(plan),
         "stop_reason": stop_reason,
         "stop_sequence": plan.stop_sequence,
         "usage": _usage(plan),
@@ -166,6 +268,8 @@ async def _stream(
     }
     stream = FaultyStream(request, "text/event-stream", _error_frame)
     await stream.start()
+    if plan.tool_calls:
+        return await _stream_tools(stream, message, plan, model, start)
     preamble = [
         _event("message_start", {"type": "message_start", "message": start}),
         _event(
@@ -199,6 +303,83 @@ async def _stream(
                     "stop_reason": message["stop_reason"],
                     "stop_sequence": plan.stop_sequence,
                 },
+                "usage": {"output_tokens": plan.completion_tokens},
+            },
+        ),
+        _event("message_stop", {"type": "message_stop"}),
+    ]
+    for frame in closing:
+        if not await stream.send(frame, "post"):
+            return stream.result()
+    if await stream.finish():
+        state._mark_served("anthropic", model, plan, streamed=True)
+    return stream.result()
+
+
+async def _stream_tools(
+    stream: FaultyStream,
+    message: dict[str, Any],
+    plan: ChatPlan,
+    model: str,
+    start: dict[str, Any],
+) -> web.StreamResponse:
+    """A tool-calling answer: optional text block, then a tool_use block per call."""
+    state = state_of(stream.request)
+    for frame in (
+        _event("message_start", {"type": "message_start", "message": start}),
+        _event("ping", {"type": "ping"}),
+    ):
+        if not await stream.send(frame, "pre"):
+            return stream.result()
+    index = 0
+    if plan.text:
+        opening = {"type": "text", "text": ""}
+        frames = [
+            (
+                "pre",
+                _event(
+                    "content_block_start",
+                    {"type": "content_block_start", "index": 0, "content_block": opening},
+                ),
+            )
+        ]
+        for piece in chunk_text(plan.text, state.chunk_words):
+            delta = {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": piece},
+            }
+            frames.append(("content", _event("content_block_delta", delta)))
+        frames.append(
+            ("post", _event("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        )
+        for kind, frame in frames:
+            if not await stream.send(frame, kind):
+                return stream.result()
+        index = 1
+    for offset, call in enumerate(plan.tool_calls):
+        at = index + offset
+        block = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
+        start_block = {"type": "content_block_start", "index": at, "content_block": block}
+        if not await stream.send(_event("content_block_start", start_block)):
+            return stream.result()
+        for piece in argument_pieces(call.arguments):
+            delta = {
+                "type": "content_block_delta",
+                "index": at,
+                "delta": {"type": "input_json_delta", "partial_json": piece},
+            }
+            if not await stream.send(_event("content_block_delta", delta)):
+                return stream.result()
+        stop = {"type": "content_block_stop", "index": at}
+        if not await stream.send(_event("content_block_stop", stop), "post"):
+            return stream.result()
+    closing = [
+        _event(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
                 "usage": {"output_tokens": plan.completion_tokens},
             },
         ),

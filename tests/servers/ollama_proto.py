@@ -88,6 +88,45 @@ def _error_frame(message: str) -> bytes:
     return json_bytes(ollama_error(message)) + b"\n"
 
 
+def tool_problem(body: dict[str, Any]) -> str | None:
+    """What ``/api/chat`` would refuse (or silently misread) about the body's tools.
+
+    ``tool_choice`` does not exist in Ollama's API: the daemon would ignore it,
+    so the fake refuses it to catch an adapter that thinks it forces a call.
+    Tool-call arguments must be JSON objects, not JSON text.
+    """
+    if "tool_choice" in body or "parallel_tool_calls" in body:
+        return "Ollama has no tool_choice / parallel_tool_calls (the daemon would ignore them)"
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            return "json: cannot unmarshal tools into Go struct field ChatRequest.tools"
+        for i, tool in enumerate(tools):
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if (
+                not isinstance(tool, dict)
+                or tool.get("type") != "function"
+                or not isinstance(function, dict)
+                or not isinstance(function.get("name"), str)
+            ):
+                return f"invalid tool definition at tools[{i}]"
+            params = function.get("parameters")
+            if params is not None and not isinstance(params, dict):
+                return f"tools[{i}].function.parameters must be an object"
+    for i, message in enumerate(body.get("messages") or []):
+        for call in (message.get("tool_calls") or []) if isinstance(message, dict) else []:
+            arguments = (
+                (call.get("function") or {}).get("arguments") if isinstance(call, dict) else None
+            )
+            if not isinstance(arguments, dict):
+                return (
+                    "json: cannot unmarshal string into Go struct field "
+                    f"ToolCallFunction.messages[{i}].tool_calls.function.arguments of type "
+                    "api.ToolCallFunctionArguments"
+                )
+    return None
+
+
 def _json_default(fmt: Any, last_user: str) -> Any | None:
     if fmt == "json":
         return {"echo": last_user}
@@ -135,6 +174,9 @@ async def _generate_like(request: web.Request, chat: bool) -> web.StreamResponse
         return _not_found(model)
     options = body.get("options") if isinstance(body.get("options"), dict) else {}
     assert isinstance(options, dict)
+    problem = tool_problem(body) if chat else None
+    if problem is not None:
+        return json_response(ollama_error(problem), 400)
     if chat:
         msgs = [m for m in body.get("messages") or [] if isinstance(m, dict)]
         texts = [content_text(m.get("content")) for m in msgs]
@@ -159,8 +201,12 @@ async def _generate_like(request: web.Request, chat: bool) -> web.StreamResponse
             return {**head, "message": {"role": "assistant", "content": text}}
         return {**head, "response": text}
 
+    calls = [{"function": {"name": c.name, "arguments": c.input}} for c in plan.tool_calls]
+
     if body.get("stream", True) is False:
         data = {**piece_obj(plan.text), **_final_fields(plan)}
+        if calls:
+            data["message"]["tool_calls"] = calls
         faulted = await send_json_with_fault(request, "ollama", data)
         if faulted is not None:
             return faulted
@@ -170,6 +216,12 @@ async def _generate_like(request: web.Request, chat: bool) -> web.StreamResponse
     await stream.start()
     for piece in chunk_text(plan.text, state.chunk_words) if plan.text else []:
         if not await stream.send(json_bytes({**piece_obj(piece), "done": False}) + b"\n"):
+            return stream.result()
+    if calls:
+        # Ollama sends the calls whole, in one line of their own.
+        line = piece_obj("")
+        line["message"]["tool_calls"] = calls
+        if not await stream.send(json_bytes({**line, "done": False}) + b"\n"):
             return stream.result()
     final = {**piece_obj(""), **_final_fields(plan)}
     if not await stream.send(json_bytes(final) + b"\n", "post"):

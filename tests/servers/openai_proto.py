@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -18,8 +19,122 @@ from tests.servers.plumbing import (
     send_json_with_fault,
     state_of,
 )
-from tests.servers.state import ChatPlan
+from tests.servers.state import ChatPlan, argument_pieces
 from tests.servers.text import chunk_text, content_text, sample_from_schema
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_FUNCTION_KEYS = {"name", "description", "parameters", "strict"}
+_TOOL_MESSAGE_KEYS = {"role", "content", "tool_call_id"}
+
+
+def tool_problem(body: dict[str, Any]) -> str | None:
+    """What the chat-completions API would refuse about the body's tools, or ``None``.
+
+    Checks the ``tools`` list, ``tool_choice`` and ``parallel_tool_calls``
+    (both refused without tools), and the tool turns of ``messages``: every
+    call of an assistant message answered by the ``tool`` messages right
+    after it, and no ``tool`` message answering a call that was not made.
+    """
+    tools = body.get("tools")
+    names: list[str] = []
+    if tools is not None:
+        if not isinstance(tools, list) or not tools:
+            return "tools: expected a non-empty array"
+        for i, tool in enumerate(tools):
+            function = tool.get("function") if isinstance(tool, dict) else None
+            if (
+                not isinstance(tool, dict)
+                or tool.get("type") != "function"
+                or not isinstance(function, dict)
+            ):
+                return f"tools[{i}]: expected {{'type': 'function', 'function': {{...}}}}"
+            extra = set(function) - _FUNCTION_KEYS
+            if extra:
+                return f"tools[{i}].function: unrecognized keys {sorted(extra)}"
+            name = function.get("name")
+            if not isinstance(name, str) or not _TOOL_NAME.match(name):
+                return f"tools[{i}].function.name: string does not match pattern"
+            params = function.get("parameters")
+            if params is not None and (
+                not isinstance(params, dict) or params.get("type") != "object"
+            ):
+                return f"tools[{i}].function.parameters: must be a JSON Schema of type object"
+            names.append(name)
+    choice = body.get("tool_choice")
+    if choice is not None:
+        if not names:
+            return "tool_choice is only allowed when 'tools' are specified"
+        if isinstance(choice, dict):
+            function = choice.get("function")
+            if choice.get("type") != "function" or not isinstance(function, dict):
+                return "tool_choice: expected {'type': 'function', 'function': {'name': ...}}"
+            if function.get("name") not in names:
+                return f"tool_choice: no tool named {function.get('name')!r} in tools"
+        elif choice not in ("auto", "none", "required"):
+            return f"tool_choice: {choice!r} is not one of 'none', 'auto', 'required'"
+    parallel = body.get("parallel_tool_calls")
+    if parallel is not None:
+        if not names:
+            return "parallel_tool_calls is only allowed when 'tools' are specified"
+        if not isinstance(parallel, bool):
+            return "parallel_tool_calls: expected a boolean"
+    return _tool_turns_problem(body.get("messages") or [])
+
+
+def _tool_turns_problem(messages: list[Any]) -> str | None:
+    waiting: set[str] = set()
+    answerable: set[str] = set()
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            continue
+        role = message.get("role")
+        if role == "tool":
+            extra = set(message) - _TOOL_MESSAGE_KEYS
+            if extra:
+                return f"messages[{i}]: unrecognized keys {sorted(extra)} in a tool message"
+            call_id = message.get("tool_call_id")
+            if call_id not in answerable:
+                return (
+                    f"messages[{i}]: messages with role 'tool' must be a response to a preceding "
+                    "message with 'tool_calls'"
+                )
+            waiting.discard(call_id)
+            continue
+        if waiting:
+            return (
+                "An assistant message with 'tool_calls' must be followed by tool messages "
+                f"responding to each 'tool_call_id'. Missing: {sorted(waiting)}"
+            )
+        answerable = set()
+        calls = message.get("tool_calls")
+        if role == "assistant" and calls is not None:
+            for j, call in enumerate(calls):
+                function = call.get("function") if isinstance(call, dict) else None
+                if (
+                    not isinstance(call, dict)
+                    or not isinstance(call.get("id"), str)
+                    or call.get("type") != "function"
+                    or not isinstance(function, dict)
+                    or not isinstance(function.get("name"), str)
+                    or not isinstance(function.get("arguments"), str)
+                ):
+                    return f"messages[{i}].tool_calls[{j}]: malformed tool call"
+                answerable.add(call["id"])
+            waiting = set(answerable)
+    if waiting:
+        return (
+            "An assistant message with 'tool_calls' must be followed by tool messages "
+            f"responding to each 'tool_call_id'. Missing: {sorted(waiting)}"
+        )
+    return None
+
+
+def _wire_calls(plan: ChatPlan) -> list[dict[str, Any]]:
+    return [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in plan.tool_calls
+    ]
+
 
 _FINISH = {"stop_sequence": "stop"}
 
@@ -53,6 +168,14 @@ def _json_default(body: dict[str, Any], last_user: str) -> Any | None:
         spec = fmt.get("json_schema") or {}
         return sample_from_schema(spec.get("schema", {}) if isinstance(spec, dict) else {})
     return None
+
+
+def _message(plan: ChatPlan) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": plan.text, "refusal": None}
+    if plan.tool_calls:
+        message["content"] = plan.text or None
+        message["tool_calls"] = _wire_calls(plan)
+    return message
 
 
 def _sse(data: Any) -> bytes:
@@ -90,6 +213,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
             400,
         )
     model = str(body["model"])
+    problem = tool_problem(body)
+    if problem is not None:
+        return json_response(openai_error(problem, "invalid_request_error", "messages"), 400)
     texts = [content_text(m.get("content")) for m in messages if isinstance(m, dict)]
     users = [
         content_text(m.get("content"))
@@ -121,7 +247,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": plan.text, "refusal": None},
+                "message": _message(plan),
                 "logprobs": None,
                 "finish_reason": _finish_reason(plan),
             }
@@ -166,7 +292,27 @@ async def _stream(
         chunk({"role": "assistant", "content": "", "refusal": None}, None), "pre"
     ):
         return stream.result()
-    pieces = chunk_text(plan.text, state.chunk_words)
+    if plan.tool_calls:
+        # Text first (if any), then each call: its id and name, then its arguments in pieces.
+        for piece in chunk_text(plan.text, state.chunk_words) if plan.text else []:
+            if not await stream.send(chunk({"content": piece}, None)):
+                return stream.result()
+        for index, call in enumerate(plan.tool_calls):
+            head = {
+                "index": index,
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            if not await stream.send(chunk({"tool_calls": [head]}, None)):
+                return stream.result()
+            for piece in argument_pieces(call.arguments):
+                more = {"index": index, "function": {"arguments": piece}}
+                if not await stream.send(chunk({"tool_calls": [more]}, None)):
+                    return stream.result()
+        if not await stream.send(chunk({}, _finish_reason(plan)), "post"):
+            return stream.result()
+    pieces = [] if plan.tool_calls else chunk_text(plan.text, state.chunk_words)
     for i, piece in enumerate(pieces):
         finish = _finish_reason(plan) if i == len(pieces) - 1 else None
         if not await stream.send(chunk({"content": piece}, finish)):

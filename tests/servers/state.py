@@ -145,6 +145,41 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class ScriptedCall:
+    """A tool call a scripted reply makes.
+
+    Attributes:
+        id: The call id the protocol reports (``call_...`` / ``toolu_...``).
+        name: The tool's name.
+        arguments: The arguments as compact JSON text (each protocol sends them
+            its own way: text for OpenAI, an object for Anthropic and Ollama).
+    """
+
+    id: str
+    name: str
+    arguments: str
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any] | ScriptedCall, index: int) -> ScriptedCall:
+        """From ``{"name": ..., "arguments": {...} or "json", "id"?: ...}``."""
+        if isinstance(raw, ScriptedCall):
+            return raw
+        arguments = raw.get("arguments", {})
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        return cls(str(raw.get("id") or f"call_{index}"), str(raw["name"]), text)
+
+    @property
+    def input(self) -> Any:
+        """The arguments as a JSON value (Anthropic ``input``, Ollama ``arguments``)."""
+        return json.loads(self.arguments)
+
+
+def argument_pieces(text: str, size: int = 8) -> list[str]:
+    """Split arguments text into streamed fragments of ``size`` characters."""
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+@dataclass(frozen=True)
 class Reply:
     """A scripted assistant reply.
 
@@ -162,6 +197,7 @@ class Reply:
     text: str
     usage: Mapping[str, int] | None = None
     finish_reason: str | None = None
+    tool_calls: tuple[ScriptedCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,6 +223,7 @@ class ChatPlan:
     cached_tokens: int = 0
     reasoning_tokens: int = 0
     cache_creation_tokens: int = 0
+    tool_calls: tuple[ScriptedCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -404,6 +441,7 @@ class ServerState:
         text: str,
         usage: Mapping[str, int] | None = None,
         finish_reason: str | None = None,
+        tool_calls: Sequence[Mapping[str, Any] | ScriptedCall] = (),
     ) -> None:
         """Queue the assistant text for the next chat request (any protocol).
 
@@ -411,10 +449,13 @@ class ServerState:
             text: Assistant reply text.
             usage: Usage overrides (see :class:`Reply`).
             finish_reason: Finish reason override (OpenAI vocabulary).
+            tool_calls: Tool calls the reply makes, ``{"name", "arguments", "id"?}``
+                (the finish reason becomes ``tool_calls`` unless overridden).
         """
         normalize_usage(usage)  # validate keys early
+        calls = tuple(ScriptedCall.of(c, i) for i, c in enumerate(tool_calls))
         with self._lock:
-            self._replies.append(Reply(text, dict(usage) if usage else None, finish_reason))
+            self._replies.append(Reply(text, dict(usage) if usage else None, finish_reason, calls))
 
     def _next_reply(self) -> Reply | None:
         with self._lock:
@@ -459,19 +500,24 @@ class ServerState:
             text = truncate_words(text, max_tokens)
             finish = "length"
             stop_sequence = None
+        calls = scripted.tool_calls if scripted is not None else ()
+        if calls:
+            finish, stop_sequence = "tool_calls", None
         if scripted is not None and scripted.finish_reason is not None:
             finish = scripted.finish_reason
         overrides = normalize_usage(scripted.usage if scripted else None)
         prompt = max(sum(count_words(t) for t in prompt_texts), 1)
+        produced = count_words(text) + sum(len(c.arguments.split()) for c in calls)
         return ChatPlan(
             text=text,
             finish=finish,
             stop_sequence=stop_sequence,
             prompt_tokens=overrides.get("prompt_tokens", prompt),
-            completion_tokens=overrides.get("completion_tokens", count_words(text)),
+            completion_tokens=overrides.get("completion_tokens", produced),
             cached_tokens=overrides.get("cached_tokens", 0),
             reasoning_tokens=overrides.get("reasoning_tokens", 0),
             cache_creation_tokens=overrides.get("cache_creation_tokens", 0),
+            tool_calls=calls,
         )
 
     def _mark_served(self, protocol: Protocol, model: str, plan: ChatPlan, streamed: bool) -> None:

@@ -41,19 +41,24 @@ from inference_core.domain.media import (
     MediaKind,
     MediaUsage,
 )
+from inference_core.domain.messages import ToolCall
+from inference_core.domain.tools import ToolCallAssembler, split_arguments
 from inference_core.ports.media import AssetStore, ProgressCallback
 
 __all__ = [
+    "FAKE_CAPABILITIES",
     "FakeChatModel",
     "FakeMediaGenerator",
     "FakeMediaInput",
     "FunctionChatModel",
     "ScriptItem",
     "fake_usage",
+    "tool_call_response",
 ]
 
-#: One scripted answer: a text, a full response, an error to raise, or a literal
-#: list of stream chunks (an exception inside the list is raised at that point).
+#: One scripted answer: a text, a full response (tool calls included), an error to
+#: raise, or a literal list of stream chunks (an exception inside the list is raised
+#: at that point).
 ScriptItem: TypeAlias = str | ChatResponse | BaseException | Sequence[ChatChunk | BaseException]
 
 _ALL_JSON = tuple(JSONOutput)
@@ -67,7 +72,30 @@ FAKE_CAPABILITIES = AdapterCapabilities(
     seed=True,
     stop=True,
     usage_fields=("input_tokens", "output_tokens"),
+    tools=True,
+    parallel_tool_calls=True,
+    forced_tool_choice=True,
+    tool_call_streaming=True,
 )
+
+
+def tool_call_response(
+    *calls: ToolCall, text: str = "", model: str = "fake", usage: Usage | None = None
+) -> ChatResponse:
+    """A script item asking for ``calls`` (finish reason ``tool_calls``).
+
+    Example:
+        >>> FakeChatModel(tool_call_response(ToolCall(id="c1", name="f", arguments="{}")), "ok")
+        ... # doctest: +SKIP
+    """
+    words = len(text.split()) + sum(len(c.arguments.split()) for c in calls)
+    return ChatResponse(
+        text=text,
+        model=model,
+        finish_reason=FinishReason.TOOL_CALLS,
+        usage=usage or Usage(input_tokens=1, output_tokens=max(words, 1)),
+        tool_calls=calls,
+    )
 
 
 def _words(text: str) -> int:
@@ -89,7 +117,16 @@ def _chunks_for(request: ChatRequest, response: ChatResponse) -> list[ChatChunk]
     words = response.text.split(" ")
     deltas = [w if i == 0 else f" {w}" for i, w in enumerate(words)] if response.text else []
     chunks = [ChatChunk(text=d) for d in deltas]
-    chunks.append(ChatChunk(finish_reason=response.finish_reason, usage=response.usage))
+    # Tool calls stream as the real adapters stream them: a call's arguments in pieces.
+    for index, call in enumerate(response.tool_calls):
+        chunks.extend(ChatChunk(tool_call_deltas=(d,)) for d in split_arguments(call, index))
+    chunks.append(
+        ChatChunk(
+            finish_reason=response.finish_reason,
+            usage=response.usage,
+            tool_calls=response.tool_calls,
+        )
+    )
     return chunks
 
 
@@ -155,10 +192,12 @@ class FakeChatModel:
             return self._respond(request, item)
         # A scripted stream consumed whole: join its text, honour errors and the final chunk.
         text, final = [], None
+        calls = ToolCallAssembler()
         for chunk in item:
             if isinstance(chunk, BaseException):
                 raise chunk
             text.append(chunk.text)
+            calls.extend(chunk.tool_call_deltas)
             final = chunk if chunk.is_final else final
         if final is None:
             raise InvalidResponse(
@@ -169,6 +208,7 @@ class FakeChatModel:
             model=request.model,
             finish_reason=final.finish_reason or FinishReason.UNKNOWN,
             usage=final.usage or Usage(),
+            tool_calls=final.tool_calls or calls.complete(),
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:

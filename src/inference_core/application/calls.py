@@ -15,6 +15,21 @@ Parameter decisions (and why):
   Anthropic requires a value, and for every other provider it means the answer
   is never cut at a provider default lower than the model's real limit
   (Ollama's ``num_predict`` default, for instance).
+
+Context window (decided before anything is sent):
+
+* The window is the model's ``context_window``, or the adapter's
+  ``max_context_tokens`` when that is smaller (llama.cpp's allocated context).
+* With ``fit_context`` the conversation is trimmed into the window minus the
+  output tokens the request reserves (or into the caller's budget) by
+  :func:`~inference_core.domain.context.fit_messages`, and ONE
+  ``inference.context_fitted`` event says what was dropped or shrunk.
+* Without it, a prompt whose (estimated) tokens plus the reserved output exceed
+  a known window is refused with :class:`ContextWindowExceeded` naming the
+  counts, instead of paying for a provider's 400.
+
+Tools (see :mod:`inference_core.application.tools`): checked once per call,
+refused before sending when the model or the adapter lacks what they need.
 """
 
 from __future__ import annotations
@@ -34,6 +49,7 @@ from inference_core.application.observability import (
     SystemClock,
 )
 from inference_core.application.policy import CallContext, RetryRunner, falls_back
+from inference_core.application.tools import ToolSet, check_tool_support, require_functions
 from inference_core.domain.chat import (
     ChatRequest,
     ChatResponse,
@@ -43,20 +59,35 @@ from inference_core.domain.chat import (
     Usage,
 )
 from inference_core.domain.config import RetryPolicy, TimeoutPolicy
+from inference_core.domain.context import ContextFit, fit_messages, tools_tokens
 from inference_core.domain.errors import (
     AllFallbacksFailed,
     ConfigurationError,
+    ContextWindowExceeded,
     InvalidInputError,
     InvalidMessageError,
     InvalidParameterError,
     ProviderError,
     StreamInterrupted,
 )
-from inference_core.domain.messages import AudioPart, ContentPart, ImagePart, Message
+from inference_core.domain.messages import AudioPart, ContentPart, ImagePart, Message, TextPart
+from inference_core.domain.tokens import (
+    MESSAGE_TOKENS,
+    NAME_TOKENS,
+    REPLY_PRIMING_TOKENS,
+    TOOL_CALL_TOKENS,
+    UNKNOWN_IMAGE_TOKENS,
+    TextCounter,
+    TextTokens,
+    count_tokens,
+    estimate_text,
+)
+from inference_core.domain.tools import Tool, ToolChoiceInput, ToolInput, ToolLoop
 from inference_core.domain.wire import coerce_messages
 from inference_core.ports.chat import ChatModel
 from inference_core.ports.routing import ModelRouter, ResolvedModel
 from inference_core.ports.runtime import Clock, Sleeper, UsageSink
+from inference_core.ports.tokens import TokenCounter
 
 __all__ = [
     "CallOptions",
@@ -115,6 +146,21 @@ class CallOptions(TypedDict, total=False):
             configured read timeout; shortened when the call's deadline is closer).
         retry: Retry policy for this call instead of the configured one.
         request_id: Correlation id for the events (generated when omitted).
+        tools: Tools the model may call: :class:`~inference_core.domain.tools.Tool`
+            objects, pydantic model classes, typed functions or OpenAI tool dicts
+            (ChatText, StreamChat).
+        tool_choice: ``auto``, ``none``, ``required`` or a tool's name (with ``tools``).
+        parallel_tool_calls: Allow (or forbid) several calls in one answer;
+            ``None`` leaves the provider's default (with ``tools``).
+        tool_repairs: Re-asks allowed when a call's arguments do not validate
+            (the errors are fed back as tool results); 0, the default, raises
+            :class:`~inference_core.domain.errors.ToolArgumentsError` (ChatText).
+        tool_loop: Run the tools' functions and ask again until the model
+            answers without calls, within these bounds (``True``: the default
+            :class:`~inference_core.domain.tools.ToolLoop`) (ChatText).
+        fit_context: Fit the conversation into the model's window before
+            sending: ``True``, a prompt-token budget, or a
+            :class:`~inference_core.domain.context.ContextFit`.
     """
 
     model: str | None
@@ -125,19 +171,45 @@ class CallOptions(TypedDict, total=False):
     attempt_timeout: float | None
     retry: RetryPolicy | None
     request_id: str | None
+    tools: Sequence[ToolInput] | None
+    tool_choice: ToolChoiceInput | None
+    parallel_tool_calls: bool | None
+    tool_repairs: int | None
+    tool_loop: ToolLoop | bool | None
+    fit_context: ContextFit | int | bool | None
 
 
 _OPTION_NAMES = frozenset(CallOptions.__annotations__)
+#: Options only some use-cases take (the others refuse them, naming the one that does).
+_OPTION_USERS: dict[str, frozenset[str]] = {
+    "tools": frozenset({"ChatText", "StreamChat"}),
+    "tool_choice": frozenset({"ChatText", "StreamChat"}),
+    "parallel_tool_calls": frozenset({"ChatText", "StreamChat"}),
+    "tool_repairs": frozenset({"ChatText"}),
+    "tool_loop": frozenset({"ChatText"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class OpenedCall:
-    """One logical call after its options were checked: its context and merged params."""
+    """One logical call after its options were checked: its context and merged params.
+
+    Attributes:
+        tools: The call's tools (``None``: it offers none).
+        tool_repairs: Re-asks allowed after invalid tool arguments.
+        tool_loop: The loop's bounds when the call runs the tools.
+        fit: How to fit the conversation into the window (``None``: refuse what
+            does not fit).
+    """
 
     ctx: CallContext
     model: str | None
     params: GenerationParams | None
     attempt_timeout: float | None
+    tools: ToolSet | None = None
+    tool_repairs: int = 0
+    tool_loop: ToolLoop | None = None
+    fit: ContextFit | None = None
 
 
 def check_call_args(
@@ -185,6 +257,77 @@ def check_call_args(
         )
 
 
+def _fit_option(value: Any) -> ContextFit | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ContextFit()
+    if isinstance(value, ContextFit):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return ContextFit(budget=value)
+    raise InvalidParameterError(
+        f"fit_context must be True, a positive token budget or a ContextFit, got {value!r:.40}",
+        param="fit_context",
+    )
+
+
+def _loop_option(value: Any) -> ToolLoop | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ToolLoop()
+    if isinstance(value, ToolLoop):
+        return value
+    raise InvalidParameterError(
+        f"tool_loop must be True or a ToolLoop, got {type(value).__name__}", param="tool_loop"
+    )
+
+
+_EXTRA_OPTIONS = frozenset({*_OPTION_USERS, "fit_context"})
+_NO_EXTRAS: tuple[ToolSet | None, int, ToolLoop | None, ContextFit | None] = (None, 0, None, None)
+
+
+def _tool_options(
+    options: CallOptions, use_case: str
+) -> tuple[ToolSet | None, int, ToolLoop | None, ContextFit | None]:
+    """(tools, tool_repairs, tool_loop, fit) of a call that gives any of those options.
+
+    Raises:
+        InvalidInputError: An option this use-case does not take, or a malformed one.
+    """
+    for name, users in _OPTION_USERS.items():
+        value: Any = options.get(name)
+        given = not (
+            value is None or value is False or (isinstance(value, list | tuple) and not value)
+        )
+        if given and use_case not in users:
+            raise InvalidInputError(
+                f"{use_case} does not take {name}: it is an option of {' and '.join(sorted(users))}"
+            )
+    fit = _fit_option(options.get("fit_context"))
+    tool_loop = _loop_option(options.get("tool_loop"))
+    tool_repairs = _repairs_option(options.get("tool_repairs"))
+    tools = ToolSet.of(
+        options.get("tools"), options.get("tool_choice"), options.get("parallel_tool_calls")
+    )
+    if tool_loop is not None:
+        if tools is None:
+            raise InvalidInputError("tool_loop needs tools to run")
+        require_functions(tools)
+    return tools, tool_repairs, tool_loop, fit
+
+
+def _repairs_option(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidParameterError(
+            f"tool_repairs must be a whole number >= 0, got {value!r:.40}", param="tool_repairs"
+        )
+    return value
+
+
 def call_params(
     params: GenerationParams | None,
     *,
@@ -210,6 +353,39 @@ def call_params(
         return params
     base = params or GenerationParams()
     return GenerationParams.parse({**base.model_dump(exclude_defaults=True), **shortcuts})
+
+
+def _window(resolved: ResolvedModel) -> int | None:
+    """The context window a request to ``resolved`` must fit (``None``: unknown)."""
+    spec = resolved.spec
+    declared = spec.context_window if spec is not None else None
+    held = resolved.chat_model.capabilities.max_context_tokens
+    if held is None or declared is None:
+        return declared if held is None else held
+    return min(declared, held)
+
+
+def _upper_bound(messages: tuple[Message, ...]) -> int:
+    """Tokens ``messages`` cannot exceed under the estimate (one per character at most).
+
+    Cheap: it lets the window check skip counting when even this bound fits.
+    """
+    total = REPLY_PRIMING_TOKENS
+    for message in messages:
+        total += MESSAGE_TOKENS + NAME_TOKENS + len(message.tool_call_id or "")
+        if isinstance(message.content, str):
+            total += len(message.content)
+        else:
+            for part in message.content:
+                if isinstance(part, TextPart):
+                    total += len(part.text)
+                elif isinstance(part, ImagePart):
+                    total += UNKNOWN_IMAGE_TOKENS
+                else:
+                    total += len(part.data) // 1000 + 1
+        for call in message.tool_calls or ():
+            total += len(call.name) + len(call.arguments) + TOOL_CALL_TOKENS
+    return total
 
 
 def _check_media_capabilities(resolved: ResolvedModel, messages: tuple[Message, ...]) -> None:
@@ -253,6 +429,8 @@ class ModelCaller:
         scrub: Masks every configured secret in a failed attempt's exception
             chain, in place, before it is recorded or raised (an adapter masks
             only its own key; a server may echo another one).
+        token_counter: Counts text for the context-window check and fitting
+            (default: the pure estimate of :mod:`inference_core.domain.tokens`).
     """
 
     def __init__(
@@ -267,8 +445,10 @@ class ModelCaller:
         sleeper: Sleeper | None = None,
         rng: Callable[[], float] = random.random,
         scrub: Callable[[BaseException], None] | None = None,
+        token_counter: TokenCounter | None = None,
     ) -> None:
         self.router = router
+        self.token_counter = token_counter
         self._scrub = scrub
         self.retry_policy = retry or RetryPolicy()
         self.read_timeout = timeouts.read if timeouts is not None else None
@@ -313,13 +493,19 @@ class ModelCaller:
             temperature=options.get("temperature"),
             reasoning_effort=options.get("reasoning_effort"),
         )
+        # Most calls use none of the tool and fitting options: their checks run only when given.
+        extras = (
+            _tool_options(options, use_case)
+            if not _EXTRA_OPTIONS.isdisjoint(options)
+            else _NO_EXTRAS
+        )
         ctx = CallContext(
             request_id=request_id or uuid.uuid4().hex,
             policy=retry or self.retry_policy,
             clock=self.clock,
             started=self.clock.now(),
         )
-        return OpenedCall(ctx, model, wanted, attempt_timeout)
+        return OpenedCall(ctx, model, wanted, attempt_timeout, *extras)
 
     def report_once(self, model: str, what: str, event: str, **fields: Any) -> None:
         """Emit ``event`` the first time ``what`` happens for ``model``."""
@@ -378,23 +564,143 @@ class ModelCaller:
         *,
         response_format: ResponseFormat | None = None,
         attempt_timeout: float | None = None,
+        tools: ToolSet | None = None,
+        fit: ContextFit | None = None,
+        ctx: CallContext | None = None,
     ) -> ChatRequest:
-        """The adapter request for ``resolved``.
+        """The adapter request for ``resolved``: params, tools, and a conversation that fits.
 
         Raises:
             InvalidMessageError: A message holds an image or audio part and the
                 catalog declares the model without vision or audio input.
+            FeatureNotSupported: The tools need what the model or adapter lacks.
+            ContextWindowExceeded: The prompt does not fit the model's known
+                window (and ``fit`` is not set, or even fitting cannot make it fit).
         """
         _check_media_capabilities(resolved, messages)
+        effective = self.params_for(resolved, params)
+        send_tools = tools is not None and check_tool_support(resolved, tools)
+        offered = send_tools and tools is not None and tools.offered
+        sent_tools = tools.tools if send_tools and tools is not None else ()
+        messages = self._fitted(resolved, messages, effective, sent_tools, fit, ctx)
         return ChatRequest(
             model=resolved.route.api_model,
             messages=messages,
-            params=self.params_for(resolved, params),
+            params=effective,
             response_format=response_format,
             timeout=attempt_timeout,
             # Some OpenAI-compatible servers reject stream_options; the model says so.
             stream_usage=resolved.capabilities.stream_usage,
+            tools=sent_tools,
+            tool_choice=tools.choice if send_tools and tools is not None else None,
+            parallel_tool_calls=tools.parallel if offered and tools is not None else None,
         )
+
+    def _counter(self, resolved: ResolvedModel) -> TextCounter:
+        counter = self.token_counter
+        if counter is None:
+            return estimate_text
+        model = resolved.route.api_model
+
+        def count(text: str) -> TextTokens:
+            return counter.count_text(text, model=model)
+
+        return count
+
+    def _fitted(
+        self,
+        resolved: ResolvedModel,
+        messages: tuple[Message, ...],
+        params: GenerationParams,
+        tools: Sequence[Tool],
+        fit: ContextFit | None,
+        ctx: CallContext | None,
+    ) -> tuple[Message, ...]:
+        """``messages`` fitted into the window (with ``fit``), or checked against it."""
+        window = _window(resolved)
+        if fit is None and window is None:
+            return messages
+        output = params.max_tokens or 0
+        if (
+            fit is None
+            and not tools
+            and window is not None
+            and _upper_bound(messages) <= window - output
+        ):
+            return messages  # even one token per character fits: no need to count
+        route = resolved.route
+        count_text = self._counter(resolved)
+        tool_cost = tools_tokens(tools, count_text) if tools else 0
+        if fit is None:
+            assert window is not None
+            room = window - output
+            if _upper_bound(messages) + tool_cost <= room:
+                return messages
+            prompt = count_tokens(messages, count_text).total + tool_cost
+            if prompt > room:
+                raise ContextWindowExceeded(
+                    f"the prompt needs about {prompt} tokens (estimated) and the answer "
+                    f"reserves {output}: {prompt + output} > the context window of {window} of "
+                    f"{route.model!r}; nothing was sent. Pass fit_context=True to trim the "
+                    "conversation, or lower max_tokens",
+                    provider=route.provider,
+                    model=route.model,
+                    prompt_tokens=prompt,
+                    output_tokens=output,
+                    context_window=window,
+                )
+            return messages
+        if fit.budget is not None:
+            budget = fit.budget - tool_cost
+        elif window is None:
+            raise InvalidInputError(
+                f"fit_context=True needs the model's context window, and {route.model!r} "
+                "declares none: pass a token budget (fit_context=N) or declare "
+                "context_window in the config's models: entry"
+            )
+        else:
+            budget = window - output - fit.margin - tool_cost
+        if budget <= 0:
+            raise ContextWindowExceeded(
+                f"no room for a prompt in the context window of {route.model!r}: window "
+                f"{window}, output {output}, margin {fit.margin}, tool definitions {tool_cost}",
+                provider=route.provider,
+                model=route.model,
+                output_tokens=output,
+                context_window=window,
+            )
+        try:
+            result = fit_messages(messages, budget, fit, count_text=count_text)
+        except ContextWindowExceeded as exc:
+            raise ContextWindowExceeded(
+                f"{exc} for {route.model!r} (window {window}, output {output}); nothing was sent",
+                provider=route.provider,
+                model=route.model,
+                output_tokens=output,
+                context_window=window,
+            ) from None
+        dropped = [d for d in result.dropped if d.kind == "message"]
+        shrunk = [d for d in result.dropped if d.kind != "message"]
+        self.log.info(
+            "inference.context_fitted",
+            request_id=ctx.request_id if ctx is not None else None,
+            **{"gen_ai.request.model": route.model},
+            budget=budget,
+            context_window=window,
+            output_tokens=output,
+            tokens_before=result.tokens_before + tool_cost,
+            tokens_after=result.tokens + tool_cost,
+            changed=result.changed or result.messages != tuple(messages),
+            messages_before=len(messages),
+            messages_after=len(result.messages),
+            dropped_messages=[d.index for d in dropped],
+            images=[
+                {"message": d.index, "part": d.part, "action": d.kind, "tokens": d.tokens}
+                for d in shrunk
+            ],
+            compressed=fit.compress,
+        )
+        return result.messages
 
     def timed(
         self, ctx: CallContext, request: ChatRequest, attempt_timeout: float | None

@@ -34,15 +34,29 @@ from inference_core.application.json_output import (
 )
 from inference_core.application.policy import CallContext
 from inference_core.application.results import ChatResult, FailedAttempt, JSONResult
+from inference_core.application.tools import (
+    CheckedCall,
+    answer_message,
+    feedback_results,
+    run_tool_calls,
+)
 from inference_core.domain.catalog import JSONOutput
 from inference_core.domain.chat import (
     ChatChunk,
     ChatRequest,
+    ChatResponse,
     FinishReason,
     Usage,
 )
-from inference_core.domain.errors import InvalidResponse, OutputValidationError, StreamInterrupted
+from inference_core.domain.errors import (
+    InvalidResponse,
+    OutputValidationError,
+    StreamInterrupted,
+    ToolArgumentsError,
+    ToolLoopExceeded,
+)
 from inference_core.domain.messages import ContentPart, Message
+from inference_core.domain.tools import ToolCallAssembler, split_arguments
 from inference_core.ports.routing import ResolvedModel
 
 __all__ = ["ChatJSON", "ChatText", "StreamChat"]
@@ -53,11 +67,28 @@ _END = object()
 
 
 class ChatText:
-    """Ask a model for text.
+    """Ask a model for text, optionally offering tools (and running them).
+
+    With ``tools`` the answer may be tool calls instead of (or besides) text:
+    their arguments are parsed and validated against each tool's schema, and
+    come back in :attr:`ChatResult.tool_calls` / :attr:`ChatResult.tool_arguments`.
+    Invalid arguments raise :class:`~inference_core.domain.errors.ToolArgumentsError`
+    (with the raw text), or are fed back to the model ``tool_repairs`` times.
+
+    With ``tool_loop`` (a :class:`~inference_core.domain.tools.ToolLoop`, or
+    ``True``) ChatText also runs the calls' functions, appends their results
+    and asks again until the model answers without calls, at most
+    ``max_rounds`` rounds; usage is summed over every model call. The loop is
+    an option of ChatText rather than a use-case of its own so that it shares
+    every other option (model, fallbacks, retries, ``fit_context``...) and
+    returns the same :class:`ChatResult`.
 
     Example:
         >>> result = await chat_text(system="Be brief.", user="Hi")  # doctest: +SKIP
         >>> result.text, result.usage.cost_usd, result.attempts  # doctest: +SKIP
+        >>> weather = await chat_text(  # doctest: +SKIP
+        ...     user="Weather in Paris?", tools=[get_weather], tool_loop=ToolLoop(max_rounds=3)
+        ... )
     """
 
     def __init__(self, caller: ModelCaller) -> None:
@@ -79,12 +110,20 @@ class ChatText:
             user: User prompt (text or content parts), instead of ``messages``.
             **options: :class:`~inference_core.application.calls.CallOptions`
                 (``model``, ``params``, ``max_tokens``, ``temperature``,
-                ``reasoning_effort``, ``attempt_timeout``, ``retry``, ``request_id``).
+                ``reasoning_effort``, ``attempt_timeout``, ``retry``, ``request_id``,
+                ``tools``, ``tool_choice``, ``parallel_tool_calls``, ``tool_repairs``,
+                ``tool_loop``, ``fit_context``).
 
         Raises:
             ProviderError: The call failed (after retries) and no fallback applied.
             AllFallbacksFailed: The model and every fallback failed.
             ConfigurationError: The model cannot be routed or has no key.
+            FeatureNotSupported: The tools need what the model or its client lacks.
+            ContextWindowExceeded: The prompt does not fit the model's known window.
+            ToolArgumentsError: A call's arguments stayed invalid.
+            ToolExecutionError: A tool raised (without ``on_error="feed_back"``).
+            ToolTimeout: A tool ran past the loop's timeout (idem).
+            ToolLoopExceeded: The model still asked for tools after ``max_rounds``.
         """
         caller = self._caller
         call = caller.open(options, use_case="ChatText")
@@ -92,27 +131,116 @@ class ChatText:
         conversation = build_messages(messages, system, user)
 
         async def run(resolved: ResolvedModel) -> ChatResult:
+            tools = call.tools
             request = caller.request_for(
-                resolved, conversation, wanted, attempt_timeout=attempt_timeout
+                resolved,
+                conversation,
+                wanted,
+                attempt_timeout=attempt_timeout,
+                tools=tools,
+                fit=call.fit,
+                ctx=ctx,
             )
-            response = await caller.complete(
-                ctx, resolved, request, attempt_timeout=attempt_timeout
-            )
-            route = resolved.route
-            return ChatResult(
-                text=response.text,
-                model=route.model,
-                provider=route.provider,
-                client=route.client,
-                finish_reason=response.finish_reason,
-                usage=ctx.usage,
-                attempts=ctx.attempts,
-                latency_ms=ctx.elapsed() * 1000.0,
-                request_id=ctx.request_id,
-                response_id=response.response_id,
-            )
+            rounds = repairs = 0
+            while True:
+                response = await caller.complete(
+                    ctx, resolved, request, attempt_timeout=attempt_timeout
+                )
+                if tools is None or not response.tool_calls:
+                    return self._result(ctx, resolved, request, response, (), rounds)
+                checked = tools.check_all(response.tool_calls)
+                bad = [item for item in checked if not item.ok]
+                said = answer_message(response.text, response.tool_calls)
+                if bad:
+                    self._rejected(ctx, resolved, bad, will_reask=repairs < call.tool_repairs)
+                    if repairs >= call.tool_repairs:
+                        first = bad[0]
+                        raise ToolArgumentsError(
+                            f"tool call {first.call.name!r} ({first.call.id}) from "
+                            f"{resolved.route.model} has invalid arguments: "
+                            + "; ".join(first.errors),
+                            call=first.call,
+                            errors=[e for item in bad for e in item.errors],
+                            usage=ctx.usage,
+                        )
+                    repairs += 1
+                loop = call.tool_loop
+                if loop is None:
+                    if bad:
+                        request = _continued(request, [said, *feedback_results(checked)])
+                        continue
+                    values = tuple(item.value for item in checked)
+                    return self._result(ctx, resolved, request, response, values, rounds)
+                if rounds >= loop.max_rounds:
+                    asked = ", ".join(c.name for c in response.tool_calls)
+                    raise ToolLoopExceeded(
+                        f"the model still asked for tools ({asked}) after {rounds} round(s) "
+                        f"(tool_loop max_rounds={loop.max_rounds})",
+                        transcript=(*request.messages, said),
+                        rounds=rounds,
+                        usage=ctx.usage,
+                    )
+                rounds += 1
+                results = await run_tool_calls(checked, loop)
+                caller.log.info(
+                    "inference.tool_round",
+                    request_id=ctx.request_id,
+                    **{"gen_ai.request.model": resolved.route.model},
+                    round=rounds,
+                    tools=[item.call.name for item in checked],
+                    rejected=len(bad),
+                )
+                if loop.reset_tool_choice:
+                    tools = tools.without_forcing()
+                request = _continued(request, [said, *results])
+                if tools.choice is not request.tool_choice and request.tools:
+                    request = request.model_copy(update={"tool_choice": tools.choice})
 
         return await caller.with_fallbacks(ctx, call.model, run)
+
+    def _rejected(
+        self, ctx: CallContext, resolved: ResolvedModel, bad: list[CheckedCall], *, will_reask: bool
+    ) -> None:
+        self._caller.log.warning(
+            "inference.tool_arguments_rejected",
+            request_id=ctx.request_id,
+            **{"gen_ai.request.model": resolved.route.model},
+            tools=[item.call.name for item in bad],
+            errors=[e for item in bad for e in item.errors][:5],
+            will_reask=will_reask,
+        )
+
+    @staticmethod
+    def _result(
+        ctx: CallContext,
+        resolved: ResolvedModel,
+        request: ChatRequest,
+        response: ChatResponse,
+        values: tuple[Any, ...],
+        rounds: int,
+    ) -> ChatResult:
+        route = resolved.route
+        calls = response.tool_calls if values else ()
+        return ChatResult(
+            text=response.text,
+            model=route.model,
+            provider=route.provider,
+            client=route.client,
+            finish_reason=response.finish_reason,
+            usage=ctx.usage,
+            attempts=ctx.attempts,
+            latency_ms=ctx.elapsed() * 1000.0,
+            request_id=ctx.request_id,
+            response_id=response.response_id,
+            tool_calls=calls,
+            tool_arguments=values,
+            tool_rounds=rounds,
+            transcript=(*request.messages, answer_message(response.text, calls)),
+        )
+
+
+def _continued(request: ChatRequest, messages: list[Message]) -> ChatRequest:
+    return request.model_copy(update={"messages": (*request.messages, *messages)})
 
 
 class ChatJSON:
@@ -214,6 +342,8 @@ class ChatJSON:
                 wanted,
                 response_format=plan.response_format,
                 attempt_timeout=attempt_timeout,
+                fit=call.fit,
+                ctx=ctx,
             )
             for ask in range(repairs + 1):
                 response = await caller.complete(
@@ -336,9 +466,16 @@ class StreamChat:
     text delivered so far: a stream is never restarted behind the caller's
     back, which would duplicate text. Closing the iterator early (``break``
     then ``aclose()``) closes the adapter's stream. Empty non-final chunks are
-    not forwarded, so "first chunk" means the first one carrying text (or the
-    final one). Models or adapters that cannot stream are called once and
-    replayed as one text chunk plus the final chunk (logged once per model).
+    not forwarded, so "first chunk" means the first one carrying text or a
+    tool-call piece (or the final one). Models or adapters that cannot stream
+    are called once and replayed as one text chunk plus the final chunk
+    (logged once per model).
+
+    With ``tools``, tool calls arrive as ``tool_call_deltas`` pieces and the
+    final chunk carries them complete (``tool_calls``); arguments are not
+    validated here (ChatText validates them). A stream cut after a piece
+    arrived raises :class:`StreamInterrupted` whose ``partial_tool_calls``
+    hold the calls as far as they came (a cut call's arguments truncated).
     """
 
     def __init__(self, caller: ModelCaller) -> None:
@@ -368,7 +505,13 @@ class StreamChat:
 
         async def run(resolved: ResolvedModel) -> _OpenStream:
             request = caller.request_for(
-                resolved, conversation, wanted, attempt_timeout=attempt_timeout
+                resolved,
+                conversation,
+                wanted,
+                attempt_timeout=attempt_timeout,
+                tools=call.tools,
+                fit=call.fit,
+                ctx=ctx,
             )
             if not (resolved.capabilities.streaming and resolved.chat_model.capabilities.streaming):
                 return await self._emulated(ctx, resolved, request, attempt_timeout)
@@ -403,7 +546,7 @@ class StreamChat:
         try:
             chunks = resolved.chat_model.stream(sent)
             first = await ctx.bounded(anext(chunks, _END))
-            while isinstance(first, ChatChunk) and not first.text and not first.is_final:
+            while isinstance(first, ChatChunk) and first.is_empty:
                 first = await ctx.bounded(anext(chunks, _END))
             if not isinstance(first, ChatChunk):
                 raise InvalidResponse(
@@ -444,13 +587,24 @@ class StreamChat:
         response = await self._caller.complete(
             ctx, resolved, request, attempt_timeout=attempt_timeout
         )
-        final = ChatChunk(finish_reason=response.finish_reason, usage=response.usage)
+        final = ChatChunk(
+            finish_reason=response.finish_reason,
+            usage=response.usage,
+            tool_calls=response.tool_calls,
+        )
+        pieces = [ChatChunk(text=response.text)] if response.text else []
+        pieces.extend(
+            ChatChunk(tool_call_deltas=split_arguments(c, i, pieces=1))
+            for i, c in enumerate(response.tool_calls)
+        )
 
         async def replay() -> AsyncIterator[ChatChunk]:
+            for piece in pieces[1:]:
+                yield piece
             yield final
 
-        first = ChatChunk(text=response.text) if response.text else final
-        chunks = replay() if response.text else _empty()
+        first = pieces[0] if pieces else final
+        chunks = replay() if pieces else _empty()
         # complete() already recorded this answer's attempt and usage.
         now = self._caller.clock.now()
         return _OpenStream(resolved, chunks, first, ctx.attempts, now, 0.0, recorded=True)
@@ -461,6 +615,7 @@ class StreamChat:
         caller = self._caller
         resolved = opened.resolved
         delivered: list[str] = []
+        calls = ToolCallAssembler()
         chunk: object = opened.first
         recorded = opened.recorded
 
@@ -511,8 +666,11 @@ class StreamChat:
                         chunk if usage is chunk.usage else chunk.model_copy(update={"usage": usage})
                     )
                     return
+                if chunk.tool_call_deltas:
+                    calls.extend(chunk.tool_call_deltas)
                 if chunk.text:
                     delivered.append(chunk.text)
+                if not chunk.is_empty:
                     yield chunk
                 # The deadline bounds the whole stream, not only the wait for each event.
                 chunk = await ctx.bounded(anext(opened.chunks, _END))
@@ -526,9 +684,12 @@ class StreamChat:
                 recorded = True
                 record(error=exc)
             route = resolved.route
+            partial = calls.partial()
+            got = f" and {len(partial)} tool call(s), the last perhaps cut" if partial else ""
             raise StreamInterrupted(
-                f"stream failed after {len(delivered)} chunk(s) of text: {exc}",
+                f"stream failed after {len(delivered)} chunk(s) of text{got}: {exc}",
                 partial_text="".join(delivered),
+                partial_tool_calls=partial,
                 provider=route.provider,
                 model=route.api_model,
             ) from exc

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from inference_core.domain.catalog import JSONOutput
 from inference_core.domain.chat import FinishReason, Usage
 from inference_core.domain.media import GeneratedMedia, MediaUsage
+from inference_core.domain.messages import Message, ToolCall
 
 __all__ = ["CallInfo", "ChatResult", "FailedAttempt", "JSONResult", "MediaResult"]
 
@@ -44,9 +45,32 @@ class CallInfo(BaseModel):
 
 
 class ChatResult(CallInfo):
-    """The answer of :class:`~inference_core.application.ChatText`."""
+    """The answer of :class:`~inference_core.application.ChatText`.
 
+    Attributes:
+        text: The answer's text (empty when the model only called tools).
+        tool_calls: The tool calls of the answer, as the model sent them
+            (``finish_reason`` is then ``tool_calls``). With a tool loop they
+            are empty: the loop ran every call and this is the final answer.
+        tool_arguments: The validated arguments of each call, in the same
+            order: an instance of the tool's pydantic model (tools built from a
+            model or a function) or the parsed JSON (schema-only tools).
+        tool_rounds: Tool rounds the tool loop ran (0 without one).
+        transcript: The conversation as sent last, plus the final answer: with
+            a tool loop, every tool-calling answer and tool result included.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
     text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_arguments: tuple[Any, ...] = ()
+    tool_rounds: int = 0
+    transcript: tuple[Message, ...] = ()
+
+    @property
+    def message(self) -> Message:
+        """The answer as an assistant message (its tool calls included), to continue from."""
+        return Message.assistant(self.text, tool_calls=self.tool_calls or None)
 
 
 class FailedAttempt(BaseModel):

@@ -28,6 +28,8 @@ from inference_core.compat.registry import ModelConfig, ModelInfo, ModelRegistry
 from inference_core.composition import Inference, bootstrap
 from inference_core.domain.chat import ChatChunk, FinishReason, GenerationParams, ReasoningEffort
 from inference_core.domain.errors import ConfigurationError, InvalidInputError
+from inference_core.domain.messages import ToolCall
+from inference_core.domain.tools import ToolCallDelta
 from inference_core.domain.wire import coerce_messages
 
 __all__ = ["GPT5ChatClient", "LLMClient"]
@@ -35,6 +37,9 @@ __all__ = ["GPT5ChatClient", "LLMClient"]
 T = TypeVar("T")
 
 _PARAM_KEYS = frozenset({"temperature", "max_tokens", "top_p", "stop", "seed", "reasoning_effort"})
+#: Passed to the use-case as they are (it checks them): OpenAI-shaped tool dicts,
+#: Tool objects, pydantic classes or functions; tool_choice as OpenAI takes it.
+_TOOL_KEYS = frozenset({"tools", "tool_choice", "parallel_tool_calls"})
 
 
 async def _next_chunk(chunks: AsyncIterator[ChatChunk]) -> ChatChunk:
@@ -65,9 +70,28 @@ def _usage_dict(result: ChatResult | JSONResult[Any] | ChatChunk) -> dict[str, A
     }
 
 
+def _tool_calls_dict(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+    return [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in calls
+    ]
+
+
+def _message_dict(result: ChatResult | JSONResult[Any]) -> dict[str, Any]:
+    if not isinstance(result, ChatResult):
+        return {"role": "assistant", "content": result.raw_text}
+    if not result.tool_calls:
+        return {"role": "assistant", "content": result.text}
+    # OpenAI's shape: no text is content null, and the calls carry their raw arguments.
+    return {
+        "role": "assistant",
+        "content": result.text or None,
+        "tool_calls": _tool_calls_dict(result.tool_calls),
+    }
+
+
 def completion_dict(result: ChatResult | JSONResult[Any]) -> dict[str, Any]:
     """Shape a chat or JSON result like an OpenAI ``chat.completion`` object."""
-    text = result.text if isinstance(result, ChatResult) else result.raw_text
     return {
         "id": result.response_id or f"chatcmpl-{result.request_id}",
         "object": "chat.completion",
@@ -77,7 +101,7 @@ def completion_dict(result: ChatResult | JSONResult[Any]) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
+                "message": _message_dict(result),
                 "finish_reason": _finish(result.finish_reason),
             }
         ],
@@ -121,6 +145,18 @@ def json_schema_of(response_format: Any) -> tuple[bool, type[BaseModel] | Mappin
     )
 
 
+def _delta_dict(piece: ToolCallDelta) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": piece.index}
+    function: dict[str, Any] = {"arguments": piece.arguments}
+    if piece.id is not None:
+        out["id"] = piece.id
+        out["type"] = "function"
+    if piece.name is not None:
+        function["name"] = piece.name
+    out["function"] = function
+    return out
+
+
 def chunk_dict(chunk: ChatChunk, *, model: str, stream_id: str, first: bool) -> dict[str, Any]:
     """Shape a :class:`ChatChunk` like an OpenAI ``chat.completion.chunk`` object."""
     delta: dict[str, Any] = {}
@@ -128,6 +164,8 @@ def chunk_dict(chunk: ChatChunk, *, model: str, stream_id: str, first: bool) -> 
         delta["role"] = "assistant"
     if chunk.text:
         delta["content"] = chunk.text
+    if chunk.tool_call_deltas:
+        delta["tool_calls"] = [_delta_dict(d) for d in chunk.tool_call_deltas]
     out: dict[str, Any] = {
         "id": stream_id,
         "object": "chat.completion.chunk",
@@ -214,11 +252,15 @@ class LLMClient:
         stream: bool = False,
     ) -> dict[str, Any]:
         unknown = (
-            set(kwargs) - _PARAM_KEYS - {"max_completion_tokens", "response_format", "timeout"}
+            set(kwargs)
+            - _PARAM_KEYS
+            - _TOOL_KEYS
+            - {"max_completion_tokens", "response_format", "timeout"}
         )
         if unknown:
             raise InvalidInputError(
-                f"unsupported argument(s) {sorted(unknown)}; accepted: {sorted(_PARAM_KEYS)}"
+                f"unsupported argument(s) {sorted(unknown)}; accepted: "
+                f"{sorted(_PARAM_KEYS | _TOOL_KEYS)}"
             )
         if stream and json_schema_of(kwargs.get("response_format"))[0]:
             raise InvalidInputError(
@@ -236,12 +278,14 @@ class LLMClient:
         params = params.merged_over(self._defaults)
         if not isinstance(messages, Sequence) or isinstance(messages, str | bytes):
             raise InvalidInputError("messages must be a list of {'role': ..., 'content': ...}")
-        return {
+        args: dict[str, Any] = {
             "messages": coerce_messages(messages),
             "model": model or (config.model if config else None),
             "params": params,
             "attempt_timeout": kwargs.get("timeout"),
         }
+        args.update({k: kwargs[k] for k in _TOOL_KEYS if kwargs.get(k) is not None})
+        return args
 
     def _sync(self, inference: Inference, coro: Coroutine[Any, Any, T]) -> T:
         return inference.run_sync(coro)
@@ -279,9 +323,16 @@ class LLMClient:
     ) -> dict[str, Any]:
         """Call a model and return an OpenAI-shaped ``chat.completion`` dict.
 
-        Accepts seed-style message dicts or :class:`~inference_core.Message`
-        objects, and ``temperature``, ``max_tokens`` (or ``max_completion_tokens``),
-        ``top_p``, ``stop``, ``seed``, ``reasoning_effort``, ``timeout``.
+        Accepts seed-style message dicts (``tool`` results and assistant
+        ``tool_calls`` included) or :class:`~inference_core.Message` objects, and
+        ``temperature``, ``max_tokens`` (or ``max_completion_tokens``), ``top_p``,
+        ``stop``, ``seed``, ``reasoning_effort``, ``timeout``, ``tools`` (OpenAI
+        tool dicts, ``Tool`` objects, pydantic classes or typed functions),
+        ``tool_choice`` (``"auto"``, ``"none"``, ``"required"`` or
+        ``{"type": "function", "function": {"name": ...}}``) and
+        ``parallel_tool_calls``. A tool-calling answer has
+        ``choices[0]["message"]["tool_calls"]`` in OpenAI's shape (arguments
+        validated against each tool's schema) and ``finish_reason`` ``tool_calls``.
         """
         inference = self._for(config)
         args = self._call_args(messages, model, config, kwargs)
@@ -309,7 +360,9 @@ class LLMClient:
         """Stream a model's answer as OpenAI-shaped ``chat.completion.chunk`` dicts.
 
         The last chunk has ``finish_reason`` and ``usage``. Closing the iterator
-        early closes the provider stream.
+        early closes the provider stream. With ``tools``, calls arrive as
+        ``delta["tool_calls"]`` pieces (``index``, then ``id``/``name`` and
+        ``arguments`` text to concatenate), as OpenAI streams them.
         """
         inference = self._for(config)
         args = self._call_args(messages, model, config, kwargs, stream=True)

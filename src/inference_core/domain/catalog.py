@@ -70,7 +70,13 @@ class ModelCapabilities(BaseModel):
     vision: bool = False
     audio_input: bool = False
     json_output: JSONOutput = JSONOutput.JSON_OBJECT
-    tools: bool = False
+    tools: bool = Field(default=False, description="Takes tool definitions and calls tools.")
+    parallel_tool_calls: bool = Field(
+        default=True, description="May call several tools in one answer (with tools)."
+    )
+    forced_tool_choice: bool = Field(
+        default=True, description="Accepts tool_choice 'required' or a named tool (with tools)."
+    )
     reasoning: bool = Field(default=False, description="Accepts reasoning_effort.")
     sampling_params: bool = Field(
         default=True, description="Accepts temperature/top_p (GPT-5 reasoning models do not)."
@@ -94,6 +100,23 @@ class AdapterCapabilities(BaseModel):
     seed: bool = False
     stop: bool = True
     usage_fields: tuple[str, ...] = ("input_tokens", "output_tokens")
+    tools: bool = Field(default=False, description="Sends tool definitions, reports tool calls.")
+    parallel_tool_calls: bool = Field(
+        default=False, description="Can switch parallel tool calls on and off per request."
+    )
+    forced_tool_choice: bool = Field(
+        default=False, description="Can force a call: tool_choice 'required' or a named tool."
+    )
+    tool_call_streaming: bool = Field(
+        default=False,
+        description="Streams tool-call arguments in pieces (else each call arrives whole).",
+    )
+    max_context_tokens: int | None = Field(
+        default=None,
+        gt=0,
+        description="Prompt plus output this adapter can hold, whatever the model (llama.cpp's "
+        "allocated n_ctx); the smaller of it and the model's window applies.",
+    )
 
     def best_json_output(self, declared: JSONOutput) -> JSONOutput:
         """The strongest JSON strategy the adapter supports that the model also declares."""

@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from inference_core.domain.errors import InvalidParameterError
-from inference_core.domain.messages import Message
+from inference_core.domain.messages import Message, ToolCall
+from inference_core.domain.tools import Tool, ToolCallDelta, ToolChoice
 
 __all__ = [
     "ChatChunk",
@@ -138,6 +139,9 @@ class ChatRequest(BaseModel):
 
     ``model`` is the id the provider's API expects (already resolved by routing).
     ``timeout`` bounds one HTTP attempt in seconds (``None``: adapter default).
+    ``tools`` are the tools the model may call; ``tool_choice`` (``None``: the
+    provider's default, ``auto``) and ``parallel_tool_calls`` (``None``: the
+    provider's default) apply only with tools.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -150,6 +154,28 @@ class ChatRequest(BaseModel):
         default=True,
         description="Ask for usage at the end of a stream (off for models declaring none).",
     )
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+
+    @model_validator(mode="after")
+    def _tool_choice_fits_the_tools(self) -> ChatRequest:
+        if not self.tools and self.tool_choice is None:
+            return self
+        names = [tool.name for tool in self.tools]
+        if len(set(names)) != len(names):
+            raise ValueError("tool names must be unique within a request")
+        choice = self.tool_choice
+        if choice is not None and choice.forced and not self.tools:
+            raise ValueError(f"tool_choice {choice.mode!r} needs tools")
+        if choice is not None and choice.name is not None and choice.name not in names:
+            raise ValueError(f"tool_choice names {choice.name!r}, which is not among the tools")
+        return self
+
+    @property
+    def offers_tools(self) -> bool:
+        """True when the model may call a tool (tools given and tool_choice is not ``none``)."""
+        return bool(self.tools) and (self.tool_choice is None or self.tool_choice.mode != "none")
 
 
 def _add(a: int | None, b: int | None) -> int | None:
@@ -215,7 +241,11 @@ class Usage(BaseModel):
 
 
 class ChatResponse(BaseModel):
-    """A complete (non-streamed) answer from a chat model."""
+    """A complete (non-streamed) answer from a chat model.
+
+    ``tool_calls`` are the calls the model asked for, in order (their
+    ``arguments`` are the raw JSON text, not yet validated).
+    """
 
     model_config = _FROZEN
     text: str
@@ -223,23 +253,32 @@ class ChatResponse(BaseModel):
     finish_reason: FinishReason = FinishReason.UNKNOWN
     usage: Usage = Usage()
     response_id: str | None = None
-    tool_calls: tuple[Any, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class ChatChunk(BaseModel):
     """One piece of a streamed answer.
 
-    Text arrives in ``text`` deltas. The last chunk of every stream carries a
-    ``finish_reason`` and ``usage`` (whose fields may be ``None`` when the
-    provider did not report them) and usually no text.
+    Text arrives in ``text`` deltas, tool calls in ``tool_call_deltas`` pieces
+    (see :class:`~inference_core.domain.tools.ToolCallDelta`). The last chunk of
+    every stream carries a ``finish_reason`` and ``usage`` (whose fields may be
+    ``None`` when the provider did not report them), the answer's complete
+    ``tool_calls`` reassembled from the pieces, and usually no text.
     """
 
     model_config = _FROZEN
     text: str = ""
     finish_reason: FinishReason | None = None
     usage: Usage | None = None
+    tool_call_deltas: tuple[ToolCallDelta, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
 
     @property
     def is_final(self) -> bool:
         """True for the closing chunk of a stream."""
         return self.finish_reason is not None
+
+    @property
+    def is_empty(self) -> bool:
+        """True for a non-final chunk that carries nothing (no text, no tool-call piece)."""
+        return not self.text and not self.tool_call_deltas and not self.is_final

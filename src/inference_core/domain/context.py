@@ -23,15 +23,21 @@ the caller can log it. Trimming a result again changes nothing.
 and empty messages go, repeated images are kept once, adjacent text is merged.
 Trim first, then compress: compression never adds tokens, while dropping an
 image's first occurrence after de-duplication would lose it.
+
+:class:`ContextFit` is the chat use-cases' ``fit_context`` option and
+:func:`fit_messages` applies it: trim (images first, by its policy), then
+compress when asked. :func:`tools_tokens` estimates what tool definitions
+add to a prompt.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from inference_core.domain.catalog import ModelSpec
 from inference_core.domain.errors import ContextWindowExceeded, InvalidInputError
@@ -45,19 +51,24 @@ from inference_core.domain.messages import (
 )
 from inference_core.domain.tokens import (
     REPLY_PRIMING_TOKENS,
+    TOOL_CALL_TOKENS,
     TextCounter,
     estimate_text,
     message_total,
 )
+from inference_core.domain.tools import Tool
 
 __all__ = [
+    "ContextFit",
     "DropKind",
     "Dropped",
     "ImageDownscaler",
     "ImagePolicy",
     "TrimResult",
     "compress_messages",
+    "fit_messages",
     "input_budget",
+    "tools_tokens",
     "trim_messages",
 ]
 
@@ -433,3 +444,69 @@ def _merge_content(
             joined = TextPart(text=left_parts[-1].text + separator + first.text)
             return (*left_parts[:-1], joined, *right_parts[1:])
     return (*left_parts, *right_parts)
+
+
+# --- fitting a call ------------------------------------------------------------------
+
+
+class ContextFit(BaseModel):
+    """How a chat call fits its conversation into the model's window (the ``fit_context`` option).
+
+    ``fit_context=True`` means ``ContextFit()``; ``fit_context=N`` means
+    ``ContextFit(budget=N)``.
+
+    Attributes:
+        budget: Prompt tokens to fit into; ``None``: the model's context window
+            minus the requested output tokens and ``margin`` (the model must
+            declare a window).
+        images: What to do with images before any text is dropped (see
+            :func:`trim_messages`); ``keep`` never touches them.
+        downscale: The shrinking function for ``images="downscale"`` (e.g. the
+            imaging adapter's).
+        compress: After trimming, remove redundancy too (:func:`compress_messages`:
+            blank parts, repeated images, adjacent same-role messages merged).
+        margin: Tokens kept free, since counts are estimates unless a
+            tokenizer is wired.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    budget: int | None = Field(default=None, gt=0)
+    images: ImagePolicy = "keep"
+    downscale: ImageDownscaler | None = Field(default=None, exclude=True, repr=False)
+    compress: bool = False
+    margin: int = Field(default=0, ge=0)
+
+
+def fit_messages(
+    messages: Sequence[Message],
+    budget: int,
+    fit: ContextFit,
+    *,
+    count_text: TextCounter = estimate_text,
+) -> TrimResult:
+    """Apply ``fit``: trim ``messages`` into ``budget`` (then compress when asked).
+
+    Raises:
+        ContextWindowExceeded: The system messages and the current turn alone
+            do not fit (see :func:`trim_messages`).
+        InvalidInputError: ``images="downscale"`` without a ``downscale`` function.
+    """
+    trimmed = trim_messages(
+        messages, budget, count_text=count_text, images=fit.images, downscale=fit.downscale
+    )
+    if not fit.compress:
+        return trimmed
+    compressed = compress_messages(trimmed.messages)
+    if compressed == trimmed.messages:
+        return trimmed
+    tokens = sum(message_total(m, count_text) for m in compressed) + REPLY_PRIMING_TOKENS
+    return trimmed.model_copy(update={"messages": compressed, "tokens": tokens})
+
+
+def tools_tokens(tools: Sequence[Tool], count_text: TextCounter = estimate_text) -> int:
+    """Estimated prompt tokens of tool definitions (their JSON, plus framing per tool)."""
+    total = 0
+    for tool in tools:
+        text = json.dumps(tool.to_openai(), ensure_ascii=False, separators=(",", ":"))
+        total += count_text(text).tokens + TOOL_CALL_TOKENS
+    return total

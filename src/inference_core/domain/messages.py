@@ -169,9 +169,24 @@ class Message(BaseModel):
         return cls(role="user", content=content)
 
     @classmethod
-    def assistant(cls, text: str) -> Message:
-        """Build an assistant message."""
-        return cls(role="assistant", content=text)
+    def assistant(cls, text: str, *, tool_calls: tuple[ToolCall, ...] | None = None) -> Message:
+        """Build an assistant message (with the tool calls it made, if any)."""
+        return cls(role="assistant", content=text, tool_calls=tool_calls or None)
+
+    @classmethod
+    def tool_result(
+        cls,
+        tool_call_id: str,
+        content: str | tuple[ContentPart, ...],
+        *,
+        name: str | None = None,
+    ) -> Message:
+        """Build the ``tool`` message answering the call ``tool_call_id``.
+
+        ``name`` is the tool's name: providers that link results by name
+        (Ollama) need it, the others ignore it.
+        """
+        return cls(role="tool", content=content, tool_call_id=tool_call_id, name=name)
 
     @property
     def text(self) -> str:

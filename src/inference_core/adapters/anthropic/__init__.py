@@ -8,6 +8,8 @@ none). JSON: native structured output (``output_config.format`` json_schema)
 when a schema is given; otherwise the caller asks for JSON in the prompt.
 ``temperature``/``top_p`` (rejected by this API version), ``seed`` and
 ``reasoning_effort`` are not sent. Usage reports cache reads and writes.
+Tools: ``tool_use`` / ``tool_result`` blocks, every ``tool_choice``,
+``disable_parallel_tool_use``, and ``input_json_delta`` pieces in streams.
 
 Importing this package does not import the SDK; :func:`create_chat_model` does.
 """
@@ -47,6 +49,10 @@ CAPABILITIES = AdapterCapabilities(
         "cache_write_tokens",
         "reasoning_tokens",
     ),
+    tools=True,
+    parallel_tool_calls=True,
+    forced_tool_choice=True,
+    tool_call_streaming=True,
 )
 
 

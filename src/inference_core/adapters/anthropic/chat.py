@@ -35,6 +35,7 @@ from inference_core.domain.chat import (
 from inference_core.domain.errors import InvalidResponse, ProviderError
 from inference_core.domain.messages import ToolCall
 from inference_core.domain.routing import ProviderConnection
+from inference_core.domain.tools import ToolCallAssembler, ToolCallDelta
 
 if TYPE_CHECKING:
     from anthropic import AsyncStream
@@ -212,7 +213,9 @@ class AnthropicChatModel:
                     ToolCall(
                         id=_field(block, "id", f"content[{index}]", self, request),
                         name=_field(block, "name", f"content[{index}]", self, request),
-                        arguments=json.dumps(getattr(block, "input", None) or {}),
+                        arguments=json.dumps(
+                            getattr(block, "input", None) or {}, ensure_ascii=False
+                        ),
                     )
                 )
             elif not isinstance(kind, str):
@@ -247,14 +250,28 @@ class AnthropicChatModel:
         final_usage: Usage | None = None
         finish: FinishReason | None = None
         stopped = False
+        calls = ToolCallAssembler()
+        call_of_block: dict[int, int] = {}  # content block index -> tool call ordinal
         try:
             async for event in sdk_stream:
                 kind = getattr(event, "type", None)
                 if kind == "message_start":
                     start_usage = usage_from_anthropic(getattr(event.message, "usage", None))
+                elif kind == "content_block_start":
+                    block = event.content_block
+                    if getattr(block, "type", None) == "tool_use":
+                        ordinal = call_of_block[event.index] = len(call_of_block)
+                        start = ToolCallDelta(
+                            index=ordinal,
+                            id=_field(block, "id", "content_block_start", self, request),
+                            name=_field(block, "name", "content_block_start", self, request),
+                        )
+                        calls.add(start)
+                        yield ChatChunk(tool_call_deltas=(start,))
                 elif kind == "content_block_delta":
                     delta = event.delta
-                    if getattr(delta, "type", None) == "text_delta":
+                    delta_type = getattr(delta, "type", None)
+                    if delta_type == "text_delta":
                         text = getattr(delta, "text", None)
                         if not isinstance(text, str):
                             raise self._malformed(
@@ -262,6 +279,18 @@ class AnthropicChatModel:
                             )
                         if text:
                             yield ChatChunk(text=text)
+                    elif delta_type == "input_json_delta":
+                        known = call_of_block.get(event.index)
+                        piece = getattr(delta, "partial_json", None)
+                        if known is None or not isinstance(piece, str):
+                            raise self._malformed(
+                                request.model,
+                                "content_block_delta: an input_json_delta outside a tool_use block",
+                            )
+                        if piece:
+                            more = ToolCallDelta(index=known, arguments=piece)
+                            calls.add(more)
+                            yield ChatChunk(tool_call_deltas=(more,))
                 elif kind == "message_delta":
                     finish = _finish_reason(getattr(event.delta, "stop_reason", None))
                     final_usage = usage_from_anthropic(getattr(event, "usage", None))
@@ -279,7 +308,9 @@ class AnthropicChatModel:
         if not stopped:
             raise stream_cut("no message_stop event", provider=self._provider, model=request.model)
         usage = start_usage if final_usage is None else _merge_usage(start_usage, final_usage)
-        yield ChatChunk(finish_reason=finish or FinishReason.UNKNOWN, usage=usage)
+        yield ChatChunk(
+            finish_reason=finish or FinishReason.UNKNOWN, usage=usage, tool_calls=calls.complete()
+        )
 
     async def aclose(self) -> None:
         """Close the SDK client (and its connection pool) when this adapter built it."""

@@ -23,6 +23,8 @@ from inference_core.domain.chat import (
     token_count,
 )
 from inference_core.domain.errors import ConfigurationError, InvalidResponse, ProviderError
+from inference_core.domain.messages import ToolCall
+from inference_core.domain.tools import ToolCallAssembler, ToolCallDelta
 from inference_core.domain.wire import to_openai
 
 __all__ = ["CAPABILITIES", "KEYLESS_PLACEHOLDER", "LiteLLMChatModel", "completion_kwargs"]
@@ -52,6 +54,11 @@ CAPABILITIES = AdapterCapabilities(
         "reasoning_tokens",
         "cost_usd",
     ),
+    # LiteLLM translates OpenAI-shaped tools, tool_choice and parallel_tool_calls per provider.
+    tools=True,
+    parallel_tool_calls=True,
+    forced_tool_choice=True,
+    tool_call_streaming=True,
 )
 
 #: Sent as the key to a keyless custom endpoint, so LiteLLM never falls back to env keys.
@@ -105,6 +112,55 @@ def _response_format(request: ChatRequest) -> dict[str, Any] | None:
     }
 
 
+def _tool_choice(request: ChatRequest) -> str | dict[str, Any] | None:
+    choice = request.tool_choice
+    if choice is None:
+        return None
+    if choice.mode == "tool":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode
+
+
+def _messages(request: ChatRequest) -> list[dict[str, Any]]:
+    messages = to_openai(request.messages)
+    for message in messages:
+        if message["role"] == "tool":
+            message.pop("name", None)  # OpenAI-shaped tool results take no name
+    return messages
+
+
+def _calls(raw: Any) -> tuple[ToolCall, ...]:
+    calls: list[ToolCall] = []
+    for call in raw or ():
+        function = getattr(call, "function", None)
+        if function is None:
+            continue
+        calls.append(
+            ToolCall(
+                id=str(getattr(call, "id", None) or f"call_{len(calls)}"),
+                name=str(getattr(function, "name", "")),
+                arguments=getattr(function, "arguments", None) or "{}",
+            )
+        )
+    return tuple(calls)
+
+
+def _deltas(raw: Any) -> tuple[ToolCallDelta, ...]:
+    pieces: list[ToolCallDelta] = []
+    for call in raw or ():
+        function = getattr(call, "function", None)
+        index = getattr(call, "index", None)
+        pieces.append(
+            ToolCallDelta(
+                index=index if isinstance(index, int) else len(pieces),
+                id=getattr(call, "id", None) or None,
+                name=getattr(function, "name", None) or None,
+                arguments=getattr(function, "arguments", None) or "",
+            )
+        )
+    return tuple(pieces)
+
+
 def completion_kwargs(
     request: ChatRequest,
     *,
@@ -119,7 +175,7 @@ def completion_kwargs(
     p = request.params
     kwargs: dict[str, Any] = {
         "model": request.model,
-        "messages": to_openai(request.messages),
+        "messages": _messages(request),
         "timeout": timeout,
         # One attempt: no LiteLLM retries and none in the SDK it may wrap.
         "num_retries": 0,
@@ -137,7 +193,7 @@ def completion_kwargs(
         kwargs["extra_headers"] = dict(headers)
     if litellm_provider:
         kwargs["custom_llm_provider"] = litellm_provider
-    optional = {
+    optional: dict[str, Any] = {
         "temperature": p.temperature,
         "top_p": p.top_p,
         "max_tokens": p.max_tokens,
@@ -146,6 +202,12 @@ def completion_kwargs(
         "stop": list(p.stop) if p.stop else None,
         "response_format": _response_format(request),
     }
+    if request.tools:
+        optional.update(
+            tools=[tool.to_openai() for tool in request.tools],
+            tool_choice=_tool_choice(request),
+            parallel_tool_calls=request.parallel_tool_calls,
+        )
     kwargs.update({k: v for k, v in optional.items() if v is not None})
     if stream:
         kwargs["stream"] = True
@@ -256,7 +318,8 @@ class LiteLLMChatModel:
                 "LiteLLM returned no choices", provider=self._provider, model=model
             )
         choice = choices[0]
-        content = getattr(getattr(choice, "message", None), "content", None)
+        message = getattr(choice, "message", None)
+        content = getattr(message, "content", None)
         hidden = getattr(response, "_hidden_params", None) or {}
         return ChatResponse(
             text=content if isinstance(content, str) else "",
@@ -264,6 +327,7 @@ class LiteLLMChatModel:
             finish_reason=FinishReason.from_openai(getattr(choice, "finish_reason", None)),
             usage=_usage(getattr(response, "usage", None), hidden.get("response_cost")),
             response_id=getattr(response, "id", None),
+            tool_calls=_calls(getattr(message, "tool_calls", None)),
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
@@ -281,13 +345,20 @@ class LiteLLMChatModel:
         finish: FinishReason | None = None
         usage: Usage | None = None
         delivered = False
+        calls = ToolCallAssembler()
         try:
             async for chunk in wrapper:
                 for choice in getattr(chunk, "choices", None) or []:
-                    text = getattr(getattr(choice, "delta", None), "content", None)
+                    delta = getattr(choice, "delta", None)
+                    text = getattr(delta, "content", None)
                     if isinstance(text, str) and text:
                         delivered = True
                         yield ChatChunk(text=text)
+                    pieces = _deltas(getattr(delta, "tool_calls", None))
+                    if pieces:
+                        delivered = True
+                        calls.extend(pieces)
+                        yield ChatChunk(tool_call_deltas=pieces)
                     reason = getattr(choice, "finish_reason", None)
                     if reason:
                         finish = FinishReason.from_openai(reason)
@@ -321,7 +392,15 @@ class LiteLLMChatModel:
                 provider=self._provider,
                 model=model,
             )
-        yield ChatChunk(finish_reason=finish, usage=usage or Usage())
+        try:
+            complete = calls.complete()
+        except ValueError as exc:
+            raise InvalidResponse(
+                f"LiteLLM streamed a malformed tool call: {exc}",
+                provider=self._provider,
+                model=model,
+            ) from exc
+        yield ChatChunk(finish_reason=finish, usage=usage or Usage(), tool_calls=complete)
 
     async def aclose(self) -> None:
         """Close the HTTP clients LiteLLM cached for the running event loop.

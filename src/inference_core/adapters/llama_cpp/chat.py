@@ -1,4 +1,7 @@
-"""The in-process llama.cpp chat model: whole answers, streams and grammar-enforced JSON."""
+"""The in-process llama.cpp chat model: whole answers, streams, grammar-enforced JSON and tools.
+
+Tool calls are grammar-constrained: see :mod:`inference_core.adapters.llama_cpp.tools`.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,12 @@ from inference_core.adapters.llama_cpp.pool import (
     LlamaModelPool,
     LoadedModel,
     default_model_pool,
+)
+from inference_core.adapters.llama_cpp.tools import (
+    envelope_schema,
+    envelope_text,
+    parse_envelope,
+    with_tool_instruction,
 )
 from inference_core.domain.catalog import AdapterCapabilities, JSONOutput
 from inference_core.domain.chat import (
@@ -36,7 +45,8 @@ from inference_core.domain.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
-from inference_core.domain.messages import Message, TextPart
+from inference_core.domain.messages import Message, TextPart, ToolCall
+from inference_core.domain.tools import ToolCallDelta
 
 __all__ = [
     "CAPABILITIES",
@@ -60,6 +70,12 @@ CAPABILITIES = AdapterCapabilities(
     seed=True,
     stop=True,
     usage_fields=("input_tokens", "output_tokens"),
+    # Tool calls are held by a grammar (adapters/llama_cpp/tools.py); the JSON envelope is
+    # parsed once it is complete, so each call arrives whole at the end of a stream.
+    tools=True,
+    parallel_tool_calls=True,
+    forced_tool_choice=True,
+    tool_call_streaming=False,
 )
 
 #: Context window allocated per loaded model (the KV cache grows with it; about 0.5 GB
@@ -124,8 +140,16 @@ def llama_messages(messages: Iterable[Message], *, fold_system: bool) -> list[di
                 system.append(text)
                 continue
             role = "system"  # chat templates know "system", rarely "developer"
-        elif role == "tool" and fold_system:
-            role = "user"  # Gemma has no tool role; the result is shown to the model as input
+        elif role == "tool":
+            # Chat templates disagree on a tool role (the instruct layout has none): the
+            # result is shown to the model as input, naming the call it answers.
+            role = "user"
+            tool = f" {message.name}" if message.name else ""
+            text = f"Result of tool{tool} (call {message.tool_call_id}):\n{text}"
+        elif message.tool_calls:
+            # Past calls in the shape the grammar holds new ones to.
+            calls = envelope_text(message.tool_calls)
+            text = f"{text}\n{calls}" if text else calls
         out.append({"role": role, "content": text})
     if system:
         preamble = "\n\n".join(system)
@@ -151,7 +175,11 @@ def _format_options(fmt: ResponseFormat | None) -> dict[str, Any]:
 def completion_options(
     request: ChatRequest, *, default_max_tokens: int, extra_stop: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """Keyword arguments for ``create_chat_completion`` (an OpenAI-shaped request body)."""
+    """Keyword arguments for ``create_chat_completion`` (an OpenAI-shaped request body).
+
+    A request offering tools gets the tool envelope's schema as its grammar
+    (it takes the place of any ``response_format``).
+    """
     p = request.params
     options: dict[str, Any] = {"max_tokens": p.max_tokens or default_max_tokens}
     if p.temperature is not None:
@@ -163,7 +191,10 @@ def completion_options(
     stop = [*p.stop, *(s for s in extra_stop if s not in p.stop)]
     if stop:
         options["stop"] = stop
-    options.update(_format_options(request.response_format))
+    if request.offers_tools:
+        options["response_format"] = {"type": "json_object", "schema": envelope_schema(request)}
+    else:
+        options.update(_format_options(request.response_format))
     return options
 
 
@@ -244,14 +275,15 @@ class LlamaCppChatModel:
         self._model_files = {name: Path(path) for name, path in (model_files or {}).items()}
         self._default_max_tokens = default_max_tokens
         self._timeout = timeout
+        self._capabilities = CAPABILITIES.model_copy(update={"max_context_tokens": n_ctx})
 
     def __repr__(self) -> str:
         return f"LlamaCppChatModel(provider={self._provider!r}, n_ctx={self._n_ctx})"
 
     @property
     def capabilities(self) -> AdapterCapabilities:
-        """See :data:`CAPABILITIES`."""
-        return CAPABILITIES
+        """:data:`CAPABILITIES`, holding at most ``n_ctx`` tokens per call."""
+        return self._capabilities
 
     # --- model selection (worker thread) --------------------------------------------------
 
@@ -378,10 +410,35 @@ class LlamaCppChatModel:
                 "llama.cpp returned a malformed completion", provider=self._provider, model=model
             ) from exc
 
+    def _messages(self, request: ChatRequest) -> list[dict[str, Any]]:
+        conversation = with_tool_instruction(request) if request.offers_tools else request.messages
+        return llama_messages(conversation, fold_system=self._folds_system(request.model))
+
+    def _tool_answer(
+        self, text: str, finish: FinishReason, request: ChatRequest
+    ) -> tuple[str, tuple[ToolCall, ...], FinishReason]:
+        """The envelope a tool-offering request was held to, as (text, calls, finish reason)."""
+        try:
+            answer, calls = parse_envelope(text)
+        except ValueError as exc:
+            if finish is FinishReason.LENGTH:
+                cap = request.params.max_tokens or self._default_max_tokens
+                raise InvalidResponse(
+                    f"the tool call was cut at max_tokens={cap} before it closed: raise max_tokens",
+                    provider=self._provider,
+                    model=request.model,
+                ) from exc
+            raise InvalidResponse(
+                f"llama.cpp's tool answer is not the envelope it was held to: {exc}",
+                provider=self._provider,
+                model=request.model,
+            ) from exc
+        return answer, calls, (FinishReason.TOOL_CALLS if calls else finish)
+
     async def complete(self, request: ChatRequest) -> ChatResponse:
         """Generate the whole answer in a worker thread."""
         model = request.model
-        messages = llama_messages(request.messages, fold_system=self._folds_system(model))
+        messages = self._messages(request)
         options = completion_options(
             request,
             default_max_tokens=self._default_max_tokens,
@@ -398,7 +455,13 @@ class LlamaCppChatModel:
             raise self._timeout_error(model, limit, monitor) from exc
         finally:
             monitor.cancel()  # stops a generation nobody waits for any more; no-op once done
-        return self._response(raw, model)
+        response = self._response(raw, model)
+        if not request.offers_tools:
+            return response
+        text, calls, finish = self._tool_answer(response.text, response.finish_reason, request)
+        return response.model_copy(
+            update={"text": text, "tool_calls": calls, "finish_reason": finish}
+        )
 
     # --- stream -----------------------------------------------------------------------------
 
@@ -454,9 +517,14 @@ class LlamaCppChatModel:
         return Usage(input_tokens=monitor.prompt_tokens, output_tokens=max(output, 0))
 
     async def stream(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
-        """Stream the answer as llama.cpp produces it; the last chunk carries usage."""
+        """Stream the answer as llama.cpp produces it; the last chunk carries usage.
+
+        With tools the answer is the grammar's JSON envelope: it is held back
+        and, once complete, yields its text or one piece per tool call.
+        """
         model = request.model
-        messages = llama_messages(request.messages, fold_system=self._folds_system(model))
+        messages = self._messages(request)
+        held: list[str] | None = [] if request.offers_tools else None
         options = completion_options(
             request,
             default_max_tokens=self._default_max_tokens,
@@ -488,7 +556,9 @@ class LlamaCppChatModel:
                     break
                 text, reason = self._delta(item, model)
                 finish = reason or finish
-                if text:
+                if text and held is not None:
+                    held.append(text)
+                elif text:
                     yield ChatChunk(text=text)
             await worker  # re-raises the generation's error, if any
             if finish is None:
@@ -498,7 +568,20 @@ class LlamaCppChatModel:
                     model=model,
                     retryable=True,  # a cut stream, as over HTTP: another attempt may finish
                 )
-            yield ChatChunk(finish_reason=finish, usage=self._stream_usage(monitor, finish))
+            usage = self._stream_usage(monitor, finish)
+            calls: tuple[ToolCall, ...] = ()
+            if held is not None:
+                answer, calls, finish = self._tool_answer("".join(held), finish, request)
+                if answer:
+                    yield ChatChunk(text=answer)
+                if calls:
+                    yield ChatChunk(
+                        tool_call_deltas=tuple(
+                            ToolCallDelta(index=i, id=c.id, name=c.name, arguments=c.arguments)
+                            for i, c in enumerate(calls)
+                        )
+                    )
+            yield ChatChunk(finish_reason=finish, usage=usage, tool_calls=calls)
         finally:
             # Runs on completion, error, timeout and aclose()/break alike.
             monitor.cancel()

@@ -2,7 +2,8 @@
 
 * :class:`OllamaChatModel` implements :class:`~inference_core.ports.ChatModel`
   (whole answers and NDJSON streams, JSON mode or a JSON Schema in ``format``,
-  base64 images, ``options`` for sampling and length).
+  base64 images, ``options`` for sampling and length, function tools: Ollama
+  has no ``tool_choice`` and sends each call whole).
 * :class:`OllamaClient` lists, shows and pulls models.
 * :func:`create_chat_model` is what the composition root calls for the
   ``ollama`` client path; :func:`create_client` builds a standalone client.
@@ -76,6 +77,10 @@ CAPABILITIES = AdapterCapabilities(
     seed=True,
     stop=True,
     usage_fields=("input_tokens", "output_tokens"),
+    tools=True,
+    parallel_tool_calls=False,  # no switch for it
+    forced_tool_choice=False,  # no tool_choice at all
+    tool_call_streaming=False,  # each call arrives whole in one line
 )
 
 _LAZY = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +31,8 @@ from inference_core.domain.chat import (
     token_count,
 )
 from inference_core.domain.errors import InvalidResponse
+from inference_core.domain.messages import ToolCall
+from inference_core.domain.tools import Tool, ToolCallDelta
 
 __all__ = ["OllamaChatModel", "chat_body"]
 
@@ -69,6 +73,40 @@ def _content(data: dict[str, Any], *, provider: str, model: str) -> str:
     )
 
 
+def _tool(tool: Tool) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name, "parameters": tool.parameters}
+    if tool.description:
+        function["description"] = tool.description
+    return {"type": "function", "function": function}
+
+
+def _tool_calls(data: dict[str, Any], *, provider: str, model: str) -> tuple[ToolCall, ...]:
+    """The calls of one answer object; Ollama gives arguments as an object, ids only lately."""
+    message = data.get("message")
+    raw = message.get("tool_calls") if isinstance(message, dict) else None
+    if raw is None:
+        return ()
+    calls = []
+    try:
+        for item in raw:
+            function = item["function"]
+            arguments = function.get("arguments", {})
+            if not isinstance(arguments, dict | str):
+                raise TypeError(f"arguments is a {type(arguments).__name__}")
+            text = (
+                arguments
+                if isinstance(arguments, str)
+                else json.dumps(arguments, ensure_ascii=False)
+            )
+            call_id = item.get("id") or f"call_{uuid.uuid4().hex[:16]}"
+            calls.append(ToolCall(id=str(call_id), name=str(function["name"]), arguments=text))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InvalidResponse(
+            f"Ollama sent a malformed 'message.tool_calls': {exc}", provider=provider, model=model
+        ) from exc
+    return tuple(calls)
+
+
 def _options(request: ChatRequest) -> dict[str, Any]:
     p = request.params
     options: dict[str, Any] = {}
@@ -103,6 +141,10 @@ def chat_body(request: ChatRequest, *, stream: bool) -> dict[str, Any]:
     if fmt is not None and fmt.type != "text":
         # A schema (json_schema, or json_object carrying one) is enforced by Ollama's grammar.
         body["format"] = fmt.schema_ if fmt.schema_ is not None else "json"
+    if request.offers_tools:
+        # Ollama has no tool_choice: "none" is expressed by sending no tools at all, and a
+        # forced choice is refused before sending (the adapter does not declare it).
+        body["tools"] = [_tool(t) for t in request.tools]
     return body
 
 
@@ -187,11 +229,14 @@ class OllamaChatModel:
             raise InvalidResponse(
                 "Ollama answer lacks 'done: true'", provider=self._provider, model=model
             )
+        calls = _tool_calls(data, provider=self._provider, model=model)
         return ChatResponse(
             text=_content(data, provider=self._provider, model=model),
             model=str(data.get("model") or model),
-            finish_reason=_finish_reason(data),
+            # Ollama says "stop" even when the answer is tool calls.
+            finish_reason=FinishReason.TOOL_CALLS if calls else _finish_reason(data),
             usage=_usage(data),
+            tool_calls=calls,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
@@ -204,6 +249,7 @@ class OllamaChatModel:
                 await self._read_body(response, model, "body")
                 self._raise_for_status(response, model)
             final: ChatChunk | None = None
+            calls: list[ToolCall] = []
             async for data in iter_ndjson(
                 response, provider=provider, model=model, secret=self._secret
             ):
@@ -212,8 +258,23 @@ class OllamaChatModel:
                 text = _content(data, provider=provider, model=model)
                 if text:
                     yield ChatChunk(text=text)
+                arrived = _tool_calls(data, provider=provider, model=model)
+                if arrived:
+                    # Ollama sends each call whole: one piece per call.
+                    pieces = tuple(
+                        ToolCallDelta(
+                            index=len(calls) + i, id=c.id, name=c.name, arguments=c.arguments
+                        )
+                        for i, c in enumerate(arrived)
+                    )
+                    calls.extend(arrived)
+                    yield ChatChunk(tool_call_deltas=pieces)
                 if data.get("done") is True:
-                    final = ChatChunk(finish_reason=_finish_reason(data), usage=_usage(data))
+                    final = ChatChunk(
+                        finish_reason=FinishReason.TOOL_CALLS if calls else _finish_reason(data),
+                        usage=_usage(data),
+                        tool_calls=tuple(calls),
+                    )
             if final is None:
                 # The body ended (cleanly or not) without the terminator: a cut stream.
                 raise InvalidResponse(

@@ -1,4 +1,8 @@
-"""Ollama ``/api/chat`` wire shape: :func:`to_ollama` (text plus a base64 ``images`` list)."""
+"""Ollama ``/api/chat`` wire shape: :func:`to_ollama` (text plus a base64 ``images`` list).
+
+Tool calls travel with their arguments as a JSON object; a tool result names
+its tool (``tool_name``) when the message carries the name.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from inference_core.domain.errors import InvalidMessageError
 from inference_core.domain.messages import (
     AudioPart,
     Message,
+    ToolCall,
 )
 from inference_core.domain.wire import image_base64
 
@@ -48,9 +53,25 @@ def to_ollama(messages: Iterable[Message]) -> list[dict[str, Any]]:
                 "Ollama chat does not accept audio input", index=index, field="content"
             )
         if message.tool_calls:
-            item["tool_calls"] = [
-                {"function": {"name": c.name, "arguments": json.loads(c.arguments or "{}")}}
-                for c in message.tool_calls
-            ]
+            item["tool_calls"] = [_call(c, index) for c in message.tool_calls]
+        if message.role == "tool" and message.name:
+            item["tool_name"] = message.name  # how Ollama links a result to its call
         out.append(item)
     return out
+
+
+def _call(call: ToolCall, index: int) -> dict[str, Any]:
+    try:
+        arguments = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError as exc:
+        raise InvalidMessageError(
+            f"tool call {call.id!r} arguments are not JSON: {exc}", index=index, field="tool_calls"
+        ) from None
+    if not isinstance(arguments, dict):
+        raise InvalidMessageError(
+            f"tool call {call.id!r} arguments must be a JSON object for Ollama",
+            index=index,
+            field="tool_calls",
+        )
+    # Ollama takes the arguments as an object, not as JSON text.
+    return {"function": {"name": call.name, "arguments": arguments}}

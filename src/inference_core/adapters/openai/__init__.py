@@ -5,6 +5,8 @@ Requests go through ``openai.AsyncOpenAI`` with SDK retries off. JSON output:
 llama.cpp form ``{"type": "json_object", "schema": ...}``. Images travel as
 ``image_url`` parts (remote URLs or data URLs), audio as ``input_audio``.
 ``gpt5_sdk`` sends ``max_completion_tokens`` and never ``temperature``/``top_p``.
+Tools: function tools, every ``tool_choice``, ``parallel_tool_calls``, and
+arguments streamed in pieces (reassembled into the final chunk's calls).
 Usage reports cached, cache-write and reasoning tokens when the server does.
 
 Importing this package does not import the SDK; :func:`create_chat_model` does.
@@ -50,6 +52,10 @@ CAPABILITIES = AdapterCapabilities(
         "cache_write_tokens",
         "reasoning_tokens",
     ),
+    tools=True,
+    parallel_tool_calls=True,
+    forced_tool_choice=True,
+    tool_call_streaming=True,
 )
 
 

@@ -42,6 +42,7 @@ from inference_core.domain.errors import (
 )
 from inference_core.domain.messages import ToolCall
 from inference_core.domain.routing import ClientPath, ProviderConnection
+from inference_core.domain.tools import ToolCallAssembler, ToolCallDelta
 
 if TYPE_CHECKING:
     import httpx2
@@ -69,6 +70,23 @@ def usage_from_openai(raw: CompletionUsage | None) -> Usage:
         cache_write_tokens=token_count(getattr(prompt, "cache_write_tokens", None)),
         reasoning_tokens=token_count(getattr(completion, "reasoning_tokens", None)),
     )
+
+
+def tool_call_deltas(raw: object) -> tuple[ToolCallDelta, ...]:
+    """The pieces of tool calls in one streamed ``delta.tool_calls`` (OpenAI shape)."""
+    pieces: list[ToolCallDelta] = []
+    for call in cast("list[Any]", raw or []):
+        function = getattr(call, "function", None)
+        index = getattr(call, "index", None)
+        pieces.append(
+            ToolCallDelta(
+                index=index if isinstance(index, int) else len(pieces),
+                id=getattr(call, "id", None) or None,
+                name=getattr(function, "name", None) or None,
+                arguments=getattr(function, "arguments", None) or "",
+            )
+        )
+    return tuple(pieces)
 
 
 def _tool_calls(raw: object) -> tuple[ToolCall, ...]:
@@ -236,6 +254,7 @@ class OpenAIChatModel:
         usage: Usage | None = None
         refusal: list[str] = []
         produced_text = False
+        calls = ToolCallAssembler()
         try:
             async for chunk in sdk_stream:
                 if not isinstance(chunk, ChatCompletionChunk):
@@ -249,6 +268,11 @@ class OpenAIChatModel:
                     if delta is not None and delta.content:
                         produced_text = True
                         yield ChatChunk(text=delta.content)
+                    pieces = tool_call_deltas(getattr(delta, "tool_calls", None))
+                    if pieces:
+                        produced_text = True
+                        calls.extend(pieces)
+                        yield ChatChunk(tool_call_deltas=pieces)
                     if delta is not None and getattr(delta, "refusal", None):
                         refusal.append(str(delta.refusal))
                     if choice.finish_reason is not None:
@@ -272,7 +296,11 @@ class OpenAIChatModel:
                 provider=self._provider,
                 model=request.model,
             )
-        yield ChatChunk(finish_reason=finish, usage=usage or Usage())
+        try:
+            complete = calls.complete()
+        except ValueError as exc:
+            raise self._malformed(request.model, str(exc)) from exc
+        yield ChatChunk(finish_reason=finish, usage=usage or Usage(), tool_calls=complete)
 
     async def aclose(self) -> None:
         """Close the SDK client (and its connection pool) when this adapter built it."""

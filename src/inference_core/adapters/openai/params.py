@@ -13,6 +13,11 @@ Rules:
   OpenAI structured output; ``json_object`` becomes JSON mode, and a
   ``json_object`` that carries a schema becomes llama.cpp's
   ``{"type": "json_object", "schema": ...}``.
+* ``tools`` become ``[{"type": "function", "function": {name, description,
+  parameters, strict?}}]``; ``tool_choice`` is ``"auto"``, ``"none"``,
+  ``"required"`` or ``{"type": "function", "function": {"name": ...}}``;
+  ``parallel_tool_calls`` is sent when set (the API refuses it without tools).
+  A ``tool`` message's ``name`` is not sent (the API takes none there).
 """
 
 from __future__ import annotations
@@ -20,9 +25,44 @@ from __future__ import annotations
 from typing import Any
 
 from inference_core.domain.chat import ChatRequest, ResponseFormat
+from inference_core.domain.tools import ToolChoice
 from inference_core.domain.wire import to_openai
 
-__all__ = ["chat_kwargs", "response_format_param"]
+__all__ = [
+    "chat_kwargs",
+    "openai_messages",
+    "response_format_param",
+    "tool_choice_param",
+    "tool_kwargs",
+]
+
+
+def tool_choice_param(choice: ToolChoice) -> str | dict[str, Any]:
+    """OpenAI's ``tool_choice`` for ``choice``."""
+    if choice.mode == "tool":
+        return {"type": "function", "function": {"name": choice.name}}
+    return choice.mode
+
+
+def openai_messages(request: ChatRequest) -> list[dict[str, Any]]:
+    """The ``messages`` list (tool results without the ``name`` the API does not take)."""
+    messages = to_openai(request.messages)
+    for message in messages:
+        if message["role"] == "tool":
+            message.pop("name", None)
+    return messages
+
+
+def tool_kwargs(request: ChatRequest) -> dict[str, Any]:
+    """``tools``, ``tool_choice`` and ``parallel_tool_calls`` (empty without tools)."""
+    if not request.tools:
+        return {}
+    kwargs: dict[str, Any] = {"tools": [tool.to_openai() for tool in request.tools]}
+    if request.tool_choice is not None:
+        kwargs["tool_choice"] = tool_choice_param(request.tool_choice)
+    if request.parallel_tool_calls is not None:
+        kwargs["parallel_tool_calls"] = request.parallel_tool_calls
+    return kwargs
 
 
 def response_format_param(fmt: ResponseFormat | None) -> dict[str, Any] | None:
@@ -62,7 +102,7 @@ def chat_kwargs(
             (``stream_options.include_usage``).
     """
     params = request.params
-    kwargs: dict[str, Any] = {"model": request.model, "messages": to_openai(request.messages)}
+    kwargs: dict[str, Any] = {"model": request.model, "messages": openai_messages(request)}
     if params.max_tokens is not None:
         kwargs["max_completion_tokens" if gpt5 else "max_tokens"] = params.max_tokens
     if not gpt5:
@@ -79,6 +119,7 @@ def chat_kwargs(
     response_format = response_format_param(request.response_format)
     if response_format is not None:
         kwargs["response_format"] = response_format
+    kwargs.update(tool_kwargs(request))
     if stream:
         kwargs["stream"] = True
         if stream_usage:
