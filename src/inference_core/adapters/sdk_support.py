@@ -15,7 +15,7 @@ from typing import Any, Literal
 from inference_core.domain.errors import ConfigurationError
 from inference_core.domain.routing import ProviderConnection
 
-__all__ = ["HttpBackend", "call_options", "keyless_headers", "sdk_http_client"]
+__all__ = ["HttpBackend", "build_sdk_client", "call_options", "keyless_headers", "sdk_http_client"]
 
 #: The transport of an SDK client: aiohttp when installed (``auto``), or httpx.
 HttpBackend = Literal["auto", "aiohttp", "httpx"]
@@ -62,3 +62,31 @@ def call_options(timeout: float | None, extra_headers: Mapping[str, Any] | None)
     if extra_headers is not None:
         options["extra_headers"] = extra_headers
     return options
+
+
+def build_sdk_client(
+    client_class: Any,
+    sdk: ModuleType,
+    connection: ProviderConnection,
+    *,
+    placeholder_key: str,
+    default_base_url: str,
+    http_client: Any | None,
+    http_backend: HttpBackend,
+    extra: str,
+) -> Any:
+    """An SDK client for ``connection``: its key, endpoint, headers and timeouts, no SDK retries.
+
+    ``max_retries=0`` because the library owns retries; the SDK's own key
+    lookups (environment, profiles) never run because a key - the
+    connection's or ``placeholder_key`` for keyless endpoints - is always given.
+    """
+    secret = connection.api_key.get_secret_value() if connection.api_key else None
+    return client_class(
+        api_key=secret or placeholder_key,
+        base_url=connection.base_url or default_base_url,
+        timeout=sdk.Timeout(connection.read_timeout, connect=connection.connect_timeout),
+        max_retries=0,
+        default_headers=dict(connection.headers) or None,
+        http_client=http_client or sdk_http_client(sdk, http_backend, extra),
+    )

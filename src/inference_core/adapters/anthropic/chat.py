@@ -19,9 +19,9 @@ from inference_core.adapters.anthropic.params import messages_kwargs
 from inference_core.adapters.http_errors import redact, stream_cut
 from inference_core.adapters.sdk_support import (
     HttpBackend,
+    build_sdk_client,
     call_options,
     keyless_headers,
-    sdk_http_client,
 )
 from inference_core.domain.catalog import AdapterCapabilities
 from inference_core.domain.chat import (
@@ -145,13 +145,15 @@ class AnthropicChatModel:
             connection, injected_client=client is not None, omit=anthropic.omit
         )
         self._owns_client = client is None
-        self._client = client or anthropic.AsyncAnthropic(
-            api_key=self._secret or "",
-            base_url=connection.base_url or DEFAULT_BASE_URL,
-            timeout=anthropic.Timeout(connection.read_timeout, connect=connection.connect_timeout),
-            max_retries=0,
-            default_headers=dict(connection.headers) or None,
-            http_client=http_client or sdk_http_client(anthropic, http_backend, "anthropic"),
+        self._client: anthropic.AsyncAnthropic = client or build_sdk_client(
+            anthropic.AsyncAnthropic,
+            anthropic,
+            connection,
+            placeholder_key="",
+            default_base_url=DEFAULT_BASE_URL,
+            http_client=http_client,
+            http_backend=http_backend,
+            extra="anthropic",
         )
 
     @property

@@ -22,9 +22,9 @@ from inference_core.adapters.openai.errors import map_openai_error
 from inference_core.adapters.openai.params import chat_kwargs
 from inference_core.adapters.sdk_support import (
     HttpBackend,
+    build_sdk_client,
     call_options,
     keyless_headers,
-    sdk_http_client,
 )
 from inference_core.domain.catalog import AdapterCapabilities
 from inference_core.domain.chat import (
@@ -143,13 +143,15 @@ class OpenAIChatModel:
             connection, injected_client=client is not None, omit=openai.omit
         )
         self._owns_client = client is None
-        self._client = client or openai.AsyncOpenAI(
-            api_key=self._secret or "keyless",
-            base_url=connection.base_url or DEFAULT_BASE_URL,
-            timeout=openai.Timeout(connection.read_timeout, connect=connection.connect_timeout),
-            max_retries=0,
-            default_headers=dict(connection.headers) or None,
-            http_client=http_client or sdk_http_client(openai, http_backend, "openai"),
+        self._client: openai.AsyncOpenAI = client or build_sdk_client(
+            openai.AsyncOpenAI,
+            openai,
+            connection,
+            placeholder_key="keyless",
+            default_base_url=DEFAULT_BASE_URL,
+            http_client=http_client,
+            http_backend=http_backend,
+            extra="openai",
         )
 
     @property
