@@ -219,6 +219,12 @@ class VideoService(_MediaFacade):
         """
         inputs = tuple(MediaInput.of(image) for image in keyframe_images)
         params = {"duration_s": duration_sec, "fps": fps, "width": width, "height": height}
+        return await self._clip(shot_id, prompt, inputs, {**params, **kwargs})
+
+    async def _clip(
+        self, shot_id: str, prompt: str, inputs: tuple[MediaInput, ...], params: dict[str, Any]
+    ) -> bytes:
+        """One clip request (image-to-video when there are keyframes) and its MP4 bytes."""
         return await self._bytes(
             GenerationRequest(
                 kind=MediaKind.VIDEO,
@@ -226,7 +232,7 @@ class VideoService(_MediaFacade):
                 capability=Capability.IMAGE_TO_VIDEO if inputs else Capability.TEXT_TO_VIDEO,
                 prompt=prompt,
                 inputs=inputs,
-                params={**params, **kwargs},
+                params=params,
                 name=shot_id,
             )
         )
@@ -564,17 +570,7 @@ class FalVideoService(VideoService):
         params: dict[str, Any] = {"duration": str(_clip_seconds(self.generator_id, duration_sec))}
         if not inputs and "aspect_ratio" not in kwargs:
             params["aspect_ratio"] = _aspect(width, height)
-        return await self._bytes(
-            GenerationRequest(
-                kind=MediaKind.VIDEO,
-                generator_id=self.generator_id,
-                capability=Capability.IMAGE_TO_VIDEO if inputs else Capability.TEXT_TO_VIDEO,
-                prompt=prompt,
-                inputs=inputs,
-                params={**params, **kwargs},
-                name=shot_id,
-            )
-        )
+        return await self._clip(shot_id, prompt, inputs, {**params, **kwargs})
 
 
 class WavespeedVideoService(VideoService):
@@ -644,17 +640,7 @@ class WavespeedVideoService(VideoService):
         """
         inputs = _clip_inputs(self.generator_id, keyframe_images, 1)
         params: dict[str, Any] = {"duration": _clip_seconds(self.generator_id, duration_sec)}
-        return await self._bytes(
-            GenerationRequest(
-                kind=MediaKind.VIDEO,
-                generator_id=self.generator_id,
-                capability=Capability.IMAGE_TO_VIDEO if inputs else Capability.TEXT_TO_VIDEO,
-                prompt=prompt,
-                inputs=inputs,
-                params={**params, **kwargs},
-                name=shot_id,
-            )
-        )
+        return await self._clip(shot_id, prompt, inputs, {**params, **kwargs})
 
 
 class FalAudioService(AudioService):
