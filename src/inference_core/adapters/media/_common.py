@@ -257,6 +257,43 @@ async def discard_all(store: AssetStore, assets: Sequence[StoredAsset]) -> None:
             continue
 
 
+async def store_b64_images(
+    payloads: Sequence[str],
+    *,
+    request: GenerationRequest,
+    generator_id: str,
+    store: AssetStore,
+    max_bytes: int,
+    provider: str,
+    model: str,
+    secret: str | None,
+    on_progress: ProgressCallback | None,
+) -> list[StoredAsset]:
+    """Decode and stream each base64 image into ``store``; all or nothing.
+
+    Raises:
+        InvalidResponse: A payload is not valid base64 (what was stored is deleted).
+    """
+    assets: list[StoredAsset] = []
+    try:
+        for index, data in enumerate(payloads):
+            asset = await store.save(
+                b64_stream(data),
+                name=output_name(request, generator_id, index, len(payloads)),
+                kind=MediaKind.IMAGE,
+                max_bytes=max_bytes,
+            )
+            assets.append(asset)
+            report(on_progress, (index + 1) / len(payloads), f"stored image {index + 1}")
+    except binascii.Error as exc:
+        await discard_all(store, assets)
+        raise malformed_b64(exc, provider=provider, model=model, secret=secret) from exc
+    except BaseException:
+        await discard_all(store, assets)
+        raise
+    return assets
+
+
 def build_openai_client(
     *,
     api_key: str | None,

@@ -20,7 +20,6 @@ The SDK is imported when a generator is built, not when this module loads.
 
 from __future__ import annotations
 
-import binascii
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,18 +32,15 @@ from inference_core.adapters.media._common import (
     DEFAULT_TIMEOUT_S,
     InputImage,
     OpenAIClients,
-    b64_stream,
-    discard_all,
     load_image,
-    malformed_b64,
     option_float,
     option_int,
     option_str,
-    output_name,
     parse_params,
     report,
     require_key,
     resolve_image_capability,
+    store_b64_images,
     with_default_model,
 )
 from inference_core.adapters.media.published import Published
@@ -349,24 +345,17 @@ class OpenAIImageGenerator(Published[OpenAIImageInput]):
             raise InvalidResponse(
                 f"malformed response: {detail}", provider=_PROVIDER, model=model, retryable=False
             )
-        assets: list[StoredAsset] = []
-        try:
-            for index, data in enumerate(encoded):
-                asset = await store.save(
-                    b64_stream(data),
-                    name=output_name(request, GENERATOR_ID, index, len(encoded)),
-                    kind=MediaKind.IMAGE,
-                    max_bytes=self._max_bytes,
-                )
-                assets.append(asset)
-                report(on_progress, (index + 1) / len(encoded), f"stored image {index + 1}")
-        except binascii.Error as exc:
-            await discard_all(store, assets)
-            raise malformed_b64(exc, provider=_PROVIDER, model=model, secret=self._secret) from exc
-        except BaseException:
-            await discard_all(store, assets)
-            raise
-        return assets
+        return await store_b64_images(
+            encoded,
+            request=request,
+            generator_id=GENERATOR_ID,
+            store=store,
+            max_bytes=self._max_bytes,
+            provider=_PROVIDER,
+            model=model,
+            secret=self._secret,
+            on_progress=on_progress,
+        )
 
     def _malformed(self, model: str, detail: str) -> InvalidResponse:
         return InvalidResponse(

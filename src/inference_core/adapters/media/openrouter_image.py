@@ -23,7 +23,6 @@ in text, and the same paid request would most likely do the same again.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,18 +34,15 @@ from inference_core.adapters.loop_scoped import LoopScoped
 from inference_core.adapters.media._common import (
     DEFAULT_MAX_OUTPUT_BYTES,
     DEFAULT_TIMEOUT_S,
-    b64_stream,
-    discard_all,
     load_image,
-    malformed_b64,
     option_float,
     option_int,
     option_str,
-    output_name,
     parse_params,
     report,
     require_key,
     resolve_image_capability,
+    store_b64_images,
     with_default_model,
 )
 from inference_core.adapters.media.published import Published
@@ -347,24 +343,17 @@ class OpenRouterImageGenerator(Published[OpenRouterImageInput]):
         store: AssetStore,
         on_progress: ProgressCallback | None,
     ) -> list[StoredAsset]:
-        assets: list[StoredAsset] = []
-        try:
-            for index, data in enumerate(payloads):
-                asset = await store.save(
-                    b64_stream(data),
-                    name=output_name(request, GENERATOR_ID, index, len(payloads)),
-                    kind=MediaKind.IMAGE,
-                    max_bytes=self._max_bytes,
-                )
-                assets.append(asset)
-                report(on_progress, (index + 1) / len(payloads), f"stored image {index + 1}")
-        except binascii.Error as exc:
-            await discard_all(store, assets)
-            raise malformed_b64(exc, provider=_PROVIDER, model=model, secret=self._secret) from exc
-        except BaseException:
-            await discard_all(store, assets)
-            raise
-        return assets
+        return await store_b64_images(
+            payloads,
+            request=request,
+            generator_id=GENERATOR_ID,
+            store=store,
+            max_bytes=self._max_bytes,
+            provider=_PROVIDER,
+            model=model,
+            secret=self._secret,
+            on_progress=on_progress,
+        )
 
     # -- errors ---------------------------------------------------------------------------
 
