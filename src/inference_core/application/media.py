@@ -137,6 +137,9 @@ class MediaProgress:
 
 MediaProgressCallback = Callable[[MediaProgress], None]
 
+#: A request whose generator was found and whose params were validated (defaults applied).
+_Prepared = tuple[MediaGenerator, GenerationRequest]
+
 
 class GenerateMedia:
     """Generate images, video or speech through the registered generators.
@@ -194,7 +197,8 @@ class GenerateMedia:
             AssetStoreError: An output was too large or not the promised type
                 (nothing was kept).
         """
-        return await self._one(request, store or self.store, on_progress, retry, request_id, 0, 1)
+        prepared = self._prepare(request)
+        return await self._one(prepared, store or self.store, on_progress, retry, request_id, 0, 1)
 
     async def generate_many(
         self,
@@ -218,9 +222,10 @@ class GenerateMedia:
         """
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidGeneratorInput("generate_many", ["concurrency must be an integer >= 1"])
+        prepared = []
         for index, request in enumerate(requests):
             try:
-                self._prepare(request)
+                prepared.append(self._prepare(request))
             except InvalidGeneratorInput as exc:
                 raise InvalidGeneratorInput(
                     exc.generator_id, [f"request {index}: {p}" for p in exc.problems]
@@ -229,18 +234,19 @@ class GenerateMedia:
         total = len(requests)
         target = store or self.store
 
-        async def run(index: int, request: GenerationRequest) -> MediaResult | Exception:
+        async def run(index: int, checked: _Prepared) -> MediaResult | Exception:
             async with gate:
                 try:
-                    return await self._one(request, target, on_progress, retry, None, index, total)
+                    return await self._one(checked, target, on_progress, retry, None, index, total)
                 except Exception as exc:  # reported in its slot, by contract
                     return exc
 
-        return list(await asyncio.gather(*(run(i, r) for i, r in enumerate(requests))))
+        return list(await asyncio.gather(*(run(i, p) for i, p in enumerate(prepared))))
 
     # -- one request --------------------------------------------------------
 
-    def _prepare(self, request: GenerationRequest) -> tuple[MediaGenerator, GenerationRequest]:
+    def _prepare(self, request: GenerationRequest) -> _Prepared:
+        """Find the generator and validate the request once (kind, capability, params)."""
         generator = self.registry.get(request.generator_id)
         info = generator.info
         problems = _request_problems(info, request)
@@ -256,7 +262,7 @@ class GenerateMedia:
 
     async def _one(
         self,
-        request: GenerationRequest,
+        prepared: _Prepared,
         store: AssetStore,
         on_progress: MediaProgressCallback | None,
         retry: RetryPolicy | None,
@@ -264,7 +270,7 @@ class GenerateMedia:
         index: int,
         total: int,
     ) -> MediaResult:
-        generator, checked = self._prepare(request)
+        generator, checked = prepared
         info = generator.info
         ctx = CallContext(
             request_id=request_id or uuid.uuid4().hex,
