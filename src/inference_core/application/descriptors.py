@@ -62,7 +62,7 @@ from inference_core.domain.errors import (
     TemplateError,
     UnexpectedMediaType,
 )
-from inference_core.domain.media import GeneratedMedia, GenerationRequest, MediaInput, kind_of_mime
+from inference_core.domain.media import GeneratedMedia, GenerationRequest, MediaInput
 from inference_core.domain.messages import Message
 from inference_core.ports.descriptors import Evaluator, Materializer
 from inference_core.ports.media import AssetStore, MediaProbe
@@ -459,8 +459,6 @@ class ExecuteDescriptor:
                 file = checked.get(item.id)
                 if file is not None:
                     problem = next((p for p in found if p.startswith(f"{file.id}:")), None)
-                    if problem is None and not _kind_ok(item, file):
-                        problem = f"{file.id}: not a {item.request.kind.value} file"
                     if problem is None:
                         done[item.id] = (item, file)
                         errors.pop(item.id, None)
@@ -509,10 +507,6 @@ def _media_file(item: MaterialItem, media: GeneratedMedia) -> MediaFile:
         description=item.description,
         location=item.location,
     )
-
-
-def _kind_ok(item: MaterialItem, file: MediaFile) -> bool:
-    return kind_of_mime(file.mime_type) is item.request.kind
 
 
 def _write_uri(output: Any, item: MaterialItem, path: str) -> None:
