@@ -20,12 +20,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 __all__ = ["LoopScoped"]
 
 T = TypeVar("T")
+
+#: Per loop, the closing hooks started on it (dropped with the loop object).
+_LOOP_HOOKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Any]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class LoopScoped(Generic[T]):
@@ -40,7 +46,7 @@ class LoopScoped(Generic[T]):
         self._build = build
         self._close = close
         self._values: dict[asyncio.AbstractEventLoop, T] = {}
-        self._hooks: dict[asyncio.AbstractEventLoop, Any] = {}  # kept alive until shutdown
+        self._hook_of: dict[asyncio.AbstractEventLoop, Any] = {}
         self._lock = threading.Lock()  # loops on other threads (SyncRunner's) add entries too
 
     def __len__(self) -> int:
@@ -63,7 +69,7 @@ class LoopScoped(Generic[T]):
         with self._lock:
             for closed in [other for other in self._values if other.is_closed()]:
                 self._values.pop(closed, None)
-                self._hooks.pop(closed, None)
+                self._hook_of.pop(closed, None)
             value = self._values[loop] = self._build()
             self._close_with(loop, value)
         return value
@@ -73,7 +79,10 @@ class LoopScoped(Generic[T]):
         loop = asyncio.get_running_loop()
         with self._lock:
             value = self._values.pop(loop, None)
-            self._hooks.pop(loop, None)
+            hook = self._hook_of.pop(loop, None)
+            hooks = _LOOP_HOOKS.get(loop, [])
+            if hook in hooks:
+                hooks.remove(hook)
         if value is not None:
             await self._close(value)
 
@@ -81,7 +90,11 @@ class LoopScoped(Generic[T]):
         hook = self._closing(loop, value)
         with contextlib.suppress(StopIteration):  # raised when it reaches its yield
             hook.asend(None).send(None)
-        self._hooks[loop] = hook
+        # The loop holds its async generators weakly: keep the hook alive as long as the
+        # loop itself, not as long as this holder (a generator object dropped before its
+        # loop ends must still have its client closed on that loop).
+        _LOOP_HOOKS.setdefault(loop, []).append(hook)
+        self._hook_of[loop] = hook
 
     async def _closing(
         self, loop: asyncio.AbstractEventLoop, value: T
@@ -91,7 +104,8 @@ class LoopScoped(Generic[T]):
             yield
         finally:
             with self._lock:
-                if self._values.get(loop) is value:
+                mine = self._values.get(loop) is value  # not yet closed by aclose_current
+                if mine:
                     del self._values[loop]
-                    self._hooks.pop(loop, None)
-            await self._close(value)
+            if mine:
+                await self._close(value)
