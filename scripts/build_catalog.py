@@ -51,9 +51,9 @@ LOCAL = 0.0, 0.0, None
 
 MODELS = [
     # OpenAI: chat completions. GPT-5 family: max_completion_tokens + reasoning_effort.
-    m("gpt-5", "openai", 400_000, 128_000, (1.25, 10.0, 0.125), GPT5, client="gpt5_sdk"),
-    m("gpt-5-mini", "openai", 400_000, 128_000, (0.25, 2.0, 0.025), GPT5, client="gpt5_sdk"),
-    m("gpt-5-nano", "openai", 400_000, 128_000, (0.05, 0.40, 0.005), GPT5, client="gpt5_sdk"),
+    m("gpt-5", "openai", 400_000, 128_000, (1.25, 10.0, 0.125), GPT5, client="gpt5_http"),
+    m("gpt-5-mini", "openai", 400_000, 128_000, (0.25, 2.0, 0.025), GPT5, client="gpt5_http"),
+    m("gpt-5-nano", "openai", 400_000, 128_000, (0.05, 0.40, 0.005), GPT5, client="gpt5_http"),
     m("gpt-4.1", "openai", 1_047_576, 32_768, (2.0, 8.0, 0.50), VISION_JSON_SCHEMA),
     m("gpt-4.1-mini", "openai", 1_047_576, 32_768, (0.40, 1.60, 0.10), VISION_JSON_SCHEMA),
     m("gpt-4.1-nano", "openai", 1_047_576, 32_768, (0.10, 0.40, 0.025), VISION_JSON_SCHEMA),

@@ -1,4 +1,8 @@
-"""OpenAI adapter specifics the shared contract cannot express (real SDK, local server)."""
+"""OpenAI adapter specifics the shared contract cannot express (local server).
+
+Cases using the ``build`` fixture run on both adapters of the protocol: the SDK
+one (``openai_sdk``/``gpt5_sdk``) and the wire one (``openai_http``/``gpt5_http``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import openai
 import pytest
 from pydantic import SecretStr
 
+from inference_core.adapters import openai_http
 from inference_core.adapters.openai import CAPABILITIES, OpenAIChatModel, create_chat_model
 from inference_core.composition import default_chat_model_factory
 from inference_core.domain.chat import (
@@ -23,15 +28,22 @@ from inference_core.domain.errors import (
     ConfigurationError,
     ContentFiltered,
     InvalidResponse,
+    ProviderTimeout,
     RateLimitError,
 )
 from inference_core.domain.messages import AudioPart, Message, TextPart
 from inference_core.domain.routing import ClientPath, ProviderConnection
+from inference_core.ports.chat import ChatModel
 from tests.contract.harness import DEFAULT_KEY, shared_tls_context
 from tests.servers import FakeServer, Fault
 
 MODEL = "gpt-test"
-Build = Callable[..., OpenAIChatModel]
+Build = Callable[..., ChatModel]
+#: The wire adapter's path for each SDK path.
+_WIRE_PATH = {
+    ClientPath.OPENAI_SDK: ClientPath.OPENAI_HTTP,
+    ClientPath.GPT5_SDK: ClientPath.GPT5_HTTP,
+}
 
 
 @pytest.fixture
@@ -40,28 +52,36 @@ def server(fake_server_session: FakeServer) -> FakeServer:
     return fake_server_session
 
 
-@pytest.fixture
-async def build(server: FakeServer) -> AsyncIterator[Build]:
-    built: list[OpenAIChatModel] = []
+@pytest.fixture(params=["sdk", "wire"])
+async def build(server: FakeServer, request: pytest.FixtureRequest) -> AsyncIterator[Build]:
+    built: list[ChatModel] = []
+    wire = request.param == "wire"
 
     def make(
         client: ClientPath = ClientPath.OPENAI_SDK,
         *,
         api_key: str | None = DEFAULT_KEY,
         headers: dict[str, str] | None = None,
+        read_timeout: float = 120.0,
         **options: Any,
-    ) -> OpenAIChatModel:
+    ) -> ChatModel:
         connection = ProviderConnection(
             provider="openai",
-            client=client,
+            client=_WIRE_PATH[client] if wire else client,
             base_url=server.openai_base_url,
             api_key=SecretStr(api_key) if api_key else None,
             headers=headers or {},
+            read_timeout=read_timeout,
         )
-        options.setdefault(
-            "http_client", openai.DefaultAsyncHttpxClient(verify=shared_tls_context())
-        )
-        model = create_chat_model(connection, **options)
+        model: ChatModel
+        if wire:
+            options.setdefault("ssl_context", shared_tls_context())
+            model = openai_http.create_chat_model(connection, **options)
+        else:
+            options.setdefault(
+                "http_client", openai.DefaultAsyncHttpxClient(verify=shared_tls_context())
+            )
+            model = create_chat_model(connection, **options)
         built.append(model)
         return model
 
@@ -251,6 +271,19 @@ async def test_a_rate_limit_event_mid_stream_is_a_rate_limit_error(
     assert excinfo.value.status is None and excinfo.value.retryable is True
 
 
+@pytest.mark.parametrize("stream", [False, True])
+async def test_the_connection_read_timeout_bounds_a_call_without_its_own_timeout(
+    build: Build, server: FakeServer, stream: bool
+) -> None:
+    server.fault(Fault(delay=2.0))  # no headers for 2 s; the request sets no timeout
+    model = build(read_timeout=0.3)
+    with pytest.raises(ProviderTimeout):
+        if stream:
+            [c async for c in model.stream(chat())]
+        else:
+            await model.complete(chat())
+
+
 @pytest.mark.parametrize("backend", ["auto", "aiohttp", "httpx"])
 async def test_every_http_backend_works(backend: str, server: FakeServer) -> None:
     connection = ProviderConnection(
@@ -290,7 +323,21 @@ async def test_the_bootstrap_factory_builds_this_adapter_for_both_client_paths()
         await model.aclose()
 
 
+async def test_the_bootstrap_factory_builds_the_wire_adapter_for_its_client_paths() -> None:
+    for path in openai_http.CLIENT_PATHS:
+        connection = ProviderConnection(
+            provider="openai", client=path, api_key=SecretStr(DEFAULT_KEY)
+        )
+        model = default_chat_model_factory(connection)
+        assert isinstance(model, openai_http.OpenAIHTTPChatModel)
+        assert model.capabilities == CAPABILITIES
+        assert "api.openai.com" in repr(model) and DEFAULT_KEY not in repr(model)
+        await model.aclose()
+
+
 def test_other_client_paths_are_refused() -> None:
     connection = ProviderConnection(provider="anthropic", client=ClientPath.ANTHROPIC_SDK)
     with pytest.raises(ConfigurationError, match="anthropic_sdk"):
         create_chat_model(connection)
+    with pytest.raises(ConfigurationError, match="anthropic_sdk"):
+        openai_http.create_chat_model(connection)

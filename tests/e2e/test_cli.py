@@ -153,7 +153,7 @@ def test_route_reports_key_status_never_value(config: Path, capsys) -> None:
     assert code == 0
     assert (data["provider"], data["client path"], data["key"]) == (
         "openai",
-        "openai_sdk",
+        "openai_http",
         "configured",
     )
     assert data["key env"] == "OPENAI_API_KEY"

@@ -52,6 +52,8 @@ class ClientPath(StrEnum):
 
     OPENAI_SDK = "openai_sdk"
     GPT5_SDK = "gpt5_sdk"
+    OPENAI_HTTP = "openai_http"
+    GPT5_HTTP = "gpt5_http"
     ANTHROPIC_SDK = "anthropic_sdk"
     LITELLM = "litellm"
     OLLAMA = "ollama"

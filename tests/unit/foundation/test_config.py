@@ -388,13 +388,13 @@ def _shipped_keyless_example() -> str:
     return "\n".join(line.removeprefix("# ") for line in block.splitlines()) + "\n"
 
 
-def test_the_shipped_keyless_server_example_routes_to_the_openai_sdk_with_no_key(
+def test_the_shipped_keyless_server_example_routes_to_the_wire_path_with_no_key(
     tmp_path: Path,
 ) -> None:
     cfg = write(tmp_path / "inference_runtime.yaml", _shipped_keyless_example())
     inference = bootstrap(config_path=cfg, environ={})
     route = inference.route("my-llama")
-    assert route.client == ClientPath.OPENAI_SDK
+    assert route.client == ClientPath.OPENAI_HTTP
     assert route.key_env is None
     assert inference.router.key_status(route) == "not needed"
     assert route.api_model == "meta-llama/Llama-3.1-8B-Instruct"

@@ -30,7 +30,7 @@ def test_catalog_entry_routes_to_its_provider_and_default_client() -> None:
     r = route("gpt-4o")
     assert (r.provider, r.client, r.api_model, r.key_env) == (
         "openai",
-        ClientPath.OPENAI_SDK,
+        ClientPath.OPENAI_HTTP,
         "gpt-4o",
         "OPENAI_API_KEY",
     )
@@ -39,11 +39,11 @@ def test_catalog_entry_routes_to_its_provider_and_default_client() -> None:
 
 
 def test_gpt5_family_uses_the_gpt5_client_path() -> None:
-    assert route("gpt-5").client == ClientPath.GPT5_SDK
-    assert route("gpt-5-mini").client == ClientPath.GPT5_SDK
+    assert route("gpt-5").client == ClientPath.GPT5_HTTP
+    assert route("gpt-5-mini").client == ClientPath.GPT5_HTTP
     # Not in the catalog but clearly GPT-5 family behind an explicit openai prefix.
-    assert route("openai/gpt-5.1-preview").client == ClientPath.GPT5_SDK
-    assert route("openai/gpt-4o-2024-08-06").client == ClientPath.OPENAI_SDK
+    assert route("openai/gpt-5.1-preview").client == ClientPath.GPT5_HTTP
+    assert route("openai/gpt-4o-2024-08-06").client == ClientPath.OPENAI_HTTP
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_default_provider_catches_unknown_models() -> None:
     r = route("my-finetune", RoutingTable(default_provider="openai"))
     assert (r.provider, r.client, r.rule) == (
         "openai",
-        ClientPath.OPENAI_SDK,
+        ClientPath.OPENAI_HTTP,
         "routing.default_provider",
     )
     assert r.spec is None

@@ -1,6 +1,10 @@
-"""OpenAI chat completions (``openai_sdk``, ``gpt5_sdk``): OpenAI and OpenAI-compatible servers.
+"""OpenAI chat completions through the SDK (``openai_sdk``, ``gpt5_sdk``), opt-in.
 
-Requests go through ``openai.AsyncOpenAI`` with SDK retries off. JSON output:
+The ``openai`` provider's default paths are ``openai_http``/``gpt5_http``
+(:mod:`inference_core.adapters.openai_http`, no SDK, same wire and contract);
+these serve configs that name them in ``routing.provider_client``, e.g. to use
+an SDK feature the wire adapter does not have. Requests go through
+``openai.AsyncOpenAI`` with SDK retries off. JSON output:
 ``json_schema`` (strict structured output), ``json_object`` (JSON mode) and the
 llama.cpp form ``{"type": "json_object", "schema": ...}``. Images travel as
 ``image_url`` parts (remote URLs or data URLs), audio as ``input_audio``.
@@ -92,16 +96,15 @@ PLUGIN = ChatAdapterPlugin(
     paths=(
         ClientPathInfo(
             name=ClientPath.OPENAI_SDK,
-            serves=("openai",),
             extra="openai",
-            description="OpenAI chat completions, and any OpenAI-compatible server",
+            description="OpenAI chat completions through the openai SDK (opt-in; "
+            "openai_http is the default)",
         ),
         ClientPathInfo(
             name=ClientPath.GPT5_SDK,
-            serves=("openai",),
-            model_pattern=r"^gpt-5(\b|[.-])",  # the GPT-5 family takes no sampling params
             extra="openai",
-            description="GPT-5 family: max_completion_tokens and reasoning_effort",
+            description="GPT-5 family through the openai SDK: max_completion_tokens, "
+            "no sampling params (opt-in)",
         ),
     ),
     create=create_chat_model,

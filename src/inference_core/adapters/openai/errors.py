@@ -38,7 +38,7 @@ from inference_core.domain.errors import (
 if TYPE_CHECKING:
     import openai
 
-__all__ = ["map_openai_error"]
+__all__ = ["map_openai_error", "payload_fields", "payload_status"]
 
 
 # Error ``type``/``code`` words of a mid-stream error payload -> the HTTP status they stand for.
@@ -56,7 +56,7 @@ _PAYLOAD_STATUS = (
 )
 
 
-def _payload_fields(body: object) -> tuple[str, str | None]:
+def payload_fields(body: object) -> tuple[str, str | None]:
     """(message, type+code evidence) from an OpenAI error object or its wrapper."""
     if isinstance(body, Mapping):
         inner: Any = body.get("error", body)
@@ -71,7 +71,8 @@ def _payload_fields(body: object) -> tuple[str, str | None]:
     return "", None
 
 
-def _payload_status(evidence: str | None) -> int:
+def payload_status(evidence: str | None) -> int:
+    """The HTTP status an error payload's ``type``/``code`` words stand for (500 if none)."""
     lowered = (evidence or "").lower()
     if {"tokens", "requests"} & set(lowered.split()):
         return 429  # OpenAI's rate-limit types name the exhausted budget
@@ -114,7 +115,7 @@ def map_openai_error(
             status=exc.status_code,
         )
     if isinstance(exc, openai.APIStatusError) and exc.status_code >= 400:
-        message, evidence = _payload_fields(exc.body)
+        message, evidence = payload_fields(exc.body)
         return error_for_status(
             exc.status_code,
             redact(message, secret),
@@ -125,9 +126,9 @@ def map_openai_error(
         )
     if isinstance(exc, openai.APIError):
         # An error payload inside a 200 stream: no HTTP status, no retry headers.
-        message, evidence = _payload_fields(exc.body)
+        message, evidence = payload_fields(exc.body)
         error = error_for_status(
-            _payload_status(evidence),
+            payload_status(evidence),
             redact(message or exc.message, secret),
             provider=provider,
             model=model,
