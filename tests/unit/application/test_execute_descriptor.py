@@ -95,12 +95,19 @@ def wired(tmp_path: Path, chat: FakeChatModel, *generators: Any) -> Inference:
     return inference
 
 
-def files_on_disk(tmp_path: Path) -> list[str]:
+def committed_files(tmp_path: Path) -> list[str]:
+    """The files the store committed so far (a write may be in flight in its scratch)."""
     root = tmp_path / "files"
     if not root.exists():
         return []
-    assert not list((root / ".scratch").glob("*")) if (root / ".scratch").exists() else True
     return sorted(p.name for p in root.iterdir() if p.is_file())
+
+
+def files_on_disk(tmp_path: Path) -> list[str]:
+    """The committed files once nothing runs: no scratch file may be left behind."""
+    scratch = tmp_path / "files" / ".scratch"
+    assert not list(scratch.glob("*")) if scratch.exists() else True
+    return committed_files(tmp_path)
 
 
 async def test_passes_first_time_and_writes_uris_into_the_output(tmp_path: Path) -> None:
@@ -277,7 +284,7 @@ async def test_cancellation_stops_the_run_and_leaves_no_files(tmp_path: Path) ->
     task = asyncio.create_task(inference.execute_descriptor(descriptor(), {"topic": "sea"}))
     for _ in range(200):
         await asyncio.sleep(0.01)
-        if len(files_on_disk(tmp_path)) == 2:
+        if len(committed_files(tmp_path)) == 2:
             break
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

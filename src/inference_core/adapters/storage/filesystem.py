@@ -23,11 +23,12 @@ land in the page cache and cost microseconds per chunk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from pathlib import Path
 
 from inference_core.domain.errors import AssetStoreError, MediaTooLarge, UnexpectedMediaType
@@ -89,7 +90,7 @@ class FilesystemAssetStore:
         scratch = self.scratch_path(".part")
         try:
             digest, size, head = await self._write(scratch, content, name, limit)
-            return await asyncio.to_thread(self._place, scratch, name, kind, digest, size, head)
+            return await self._placed(lambda: self._place(scratch, name, kind, digest, size, head))
         finally:
             await asyncio.to_thread(scratch.unlink, missing_ok=True)
 
@@ -105,13 +106,28 @@ class FilesystemAssetStore:
     ) -> StoredAsset:
         """Check a finished scratch file and rename it into place (scratch removed either way)."""
         limit = self.max_bytes if max_bytes is None else max_bytes
-        return await asyncio.to_thread(self._commit_now, scratch, name, kind, limit)
+        return await self._placed(lambda: self._commit_now(scratch, name, kind, limit))
 
     async def discard(self, asset: StoredAsset) -> None:
         """Delete ``asset``'s file if it is inside this store."""
         await asyncio.to_thread(self._discard_now, Path(asset.path))
 
     # -- internals ----------------------------------------------------------
+
+    async def _placed(self, place: Callable[[], StoredAsset]) -> StoredAsset:
+        """Run ``place`` in a worker thread; a cancel waits for it and deletes what it placed.
+
+        A thread cannot be stopped: cancelling the wait alone would let the file
+        land after the caller gave up, owned by nobody.
+        """
+        placing = asyncio.ensure_future(asyncio.to_thread(place))
+        try:
+            return await asyncio.shield(placing)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                asset = await asyncio.shield(placing)
+                await asyncio.shield(asyncio.to_thread(self._discard_now, Path(asset.path)))
+            raise
 
     async def _write(
         self,

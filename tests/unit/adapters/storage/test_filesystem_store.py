@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -161,3 +162,35 @@ async def test_discard_removes_only_its_own_files(tmp_path: Path) -> None:
     foreign.write_bytes(png_bytes())
     await store.discard(asset.model_copy(update={"path": str(foreign)}))
     assert foreign.exists()
+
+
+@pytest.mark.parametrize("via", ["save", "commit"])
+async def test_a_cancel_during_placement_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    # The rename runs in a worker thread that a cancel cannot stop: hold it there,
+    # cancel the caller, then let it finish; the placed file must be deleted.
+    store = FilesystemAssetStore(tmp_path)
+    entered, release = threading.Event(), threading.Event()
+    claim = store._claim
+
+    def slow_claim(stem: str, extension: str, scratch: Path) -> Path:
+        entered.set()
+        release.wait(10)
+        return claim(stem, extension, scratch)
+
+    monkeypatch.setattr(store, "_claim", slow_claim)
+    if via == "save":
+        pending = store.save(png_bytes(), name="frame", kind=MediaKind.IMAGE)
+    else:
+        scratch = store.scratch_path(".png")
+        scratch.write_bytes(png_bytes())
+        pending = store.commit(scratch, name="frame", kind=MediaKind.IMAGE)
+    task = asyncio.create_task(pending)
+    await asyncio.to_thread(entered.wait, 10)
+    task.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert visible_files(tmp_path) == [] and leftovers(tmp_path) == []
