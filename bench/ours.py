@@ -19,16 +19,20 @@ from bench.runtime import (
     LITELLM_PATH_MODEL,
     OPENAI_JSON_MODEL,
     OPENAI_PATH_MODEL,
+    WIRE_JSON_MODEL,
+    WIRE_PATH_MODEL,
 )
 
 __all__ = [
     "OursAnthropic",
     "OursLiteLLM",
     "OursOpenAI",
+    "OursOpenAIHTTP",
 ]
 
 _ADAPTERS = {
     "openai": "inference_core.adapters.openai",
+    "openai_http": "inference_core.adapters.openai_http",
     "anthropic": "inference_core.adapters.anthropic",
     "litellm": "inference_core.adapters.litellm",
 }
@@ -204,6 +208,14 @@ class OursOpenAI(_Ours):
     path = "openai"
     model = OPENAI_PATH_MODEL
     json_model = OPENAI_JSON_MODEL
+
+
+class OursOpenAIHTTP(_Ours):
+    """Use-cases on the ``openai_http`` path (aiohttp + orjson, no SDK)."""
+
+    path = "openai_http"
+    model = WIRE_PATH_MODEL
+    json_model = WIRE_JSON_MODEL
 
 
 class OursAnthropic(_Ours):

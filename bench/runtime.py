@@ -1,11 +1,13 @@
 """The ``inference_runtime.yaml`` and environment that route our providers to the bench server.
 
-Three paths, one per client path our library has:
+Four paths, one per client path the bench measures:
 
 * ``openai/bench-model`` and ``bench-json``: provider ``openai``, client ``openai_sdk``;
 * ``anthropic/bench-claude``: provider ``anthropic``, client ``anthropic_sdk``;
 * ``bench-lite`` and ``bench-lite-json``: provider ``benchlite``, client ``litellm``, sent to
-  LiteLLM as ``openai/bench-model`` (LiteLLM picks its provider from that prefix).
+  LiteLLM as ``openai/bench-model`` (LiteLLM picks its provider from that prefix);
+* ``benchwire/bench-model`` and ``bench-wire-json``: provider ``benchwire``, client
+  ``openai_http`` (the no-SDK wire adapter).
 
 Base URLs come from ``routing.provider_base_url_env`` variables set in the environment
 snapshot (and, as a fallback, ``custom_endpoints``); keys from ``routing.provider_key_env``.
@@ -26,6 +28,8 @@ __all__ = [
     "LITELLM_PATH_MODEL",
     "OPENAI_JSON_MODEL",
     "OPENAI_PATH_MODEL",
+    "WIRE_JSON_MODEL",
+    "WIRE_PATH_MODEL",
     "bench_environ",
     "runtime_yaml",
     "write_runtime_config",
@@ -33,6 +37,8 @@ __all__ = [
 
 OPENAI_PATH_MODEL = f"openai/{payloads.OPENAI_MODEL}"
 OPENAI_JSON_MODEL = payloads.JSON_MODEL
+WIRE_PATH_MODEL = f"benchwire/{payloads.OPENAI_MODEL}"
+WIRE_JSON_MODEL = "bench-wire-json"
 ANTHROPIC_PATH_MODEL = f"anthropic/{payloads.ANTHROPIC_MODEL}"
 LITELLM_PATH_MODEL = "bench-lite"
 LITELLM_JSON_MODEL = "bench-lite-json"
@@ -42,6 +48,7 @@ _PROVIDERS = {
     "openai": ("BENCH_OPENAI_API_KEY", "BENCH_OPENAI_BASE_URL", "/v1"),
     "anthropic": ("BENCH_ANTHROPIC_API_KEY", "BENCH_ANTHROPIC_BASE_URL", ""),
     "benchlite": ("BENCH_LITELLM_API_KEY", "BENCH_LITELLM_BASE_URL", "/v1"),
+    "benchwire": ("BENCH_WIRE_API_KEY", "BENCH_WIRE_BASE_URL", "/v1"),
 }
 
 
@@ -72,6 +79,7 @@ routing:
     openai: openai_sdk
     anthropic: anthropic_sdk
     benchlite: litellm
+    benchwire: openai_http
   provider_key_env:
 {key_envs}
   provider_base_url_env:
@@ -89,6 +97,11 @@ models:
     provider: benchlite
     client: litellm
     wire_id: openai/{payloads.JSON_MODEL}
+    capabilities:
+      json_output: json_schema
+  {WIRE_JSON_MODEL}:
+    provider: benchwire
+    wire_id: {payloads.JSON_MODEL}
     capabilities:
       json_output: json_schema
 """

@@ -70,6 +70,13 @@ _OURS_OPENAI = (
     "inference_core.adapters.openai",
     "openai",
 )
+_OURS_WIRE = (
+    "inference_core",
+    "inference_core.composition",
+    "inference_core.adapters.openai_http",
+    "aiohttp",
+    "orjson",
+)
 _OURS_ANTHROPIC = (
     "inference_core",
     "inference_core.composition",
@@ -160,6 +167,14 @@ SUITES: tuple[Suite, ...] = (
         "OursOpenAI",
         _OURS_OPENAI,
         ("openai-sdk-aiohttp", "openai-sdk"),
+    ),
+    # The wire path has no SDK: its ratio column compares with the default openai SDK.
+    _ours(
+        "ours-openai-http",
+        "openai_http wire path",
+        "OursOpenAIHTTP",
+        _OURS_WIRE,
+        ("openai-sdk",),
     ),
     _ours(
         "ours-anthropic",
