@@ -1,11 +1,11 @@
 """The OpenAI chat-completions :class:`~inference_core.ports.ChatModel` on aiohttp, no SDK.
 
-One ``aiohttp.ClientSession`` per event loop (:class:`LoopScoped`), static
-headers and the endpoint URL built once, request bodies encoded with orjson,
-answers decoded with orjson and turned into domain objects by
-:mod:`inference_core.adapters.openai_http.wire`, streams decoded by
-:class:`~inference_core.adapters.sse.SSEDecoder`. Errors go through the same
-mapping as every adapter (:mod:`inference_core.adapters.http_errors`).
+The HTTP side is an :class:`~inference_core.adapters.http_endpoint.Endpoint`
+(one aiohttp session per event loop, static headers and URL built once, SSE
+decoding); request bodies are encoded with orjson, answers decoded with orjson
+and turned into domain objects by :mod:`inference_core.adapters.openai_http.wire`.
+Errors go through the same mapping as every adapter
+(:mod:`inference_core.adapters.http_errors`).
 
 Request rules are the SDK adapter's (:func:`~inference_core.adapters.openai.params.
 chat_kwargs`); ``gpt5_http`` applies the GPT-5 ones.
@@ -13,21 +13,14 @@ chat_kwargs`); ``gpt5_http`` applies the GPT-5 ones.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import AsyncIterator, Mapping
 
-import aiohttp
 import orjson
-from yarl import URL
 
-from inference_core.adapters.http_errors import (
-    connection_failure,
-    error_for_status,
-    redact,
-    scrub_exception,
-    stream_cut,
-)
-from inference_core.adapters.loop_scoped import LoopScoped
+from inference_core.adapters.http_endpoint import DEFAULT_CONNECTION_LIMIT, Endpoint
+from inference_core.adapters.http_errors import error_for_status, redact, stream_cut
 from inference_core.adapters.openai.errors import payload_fields, payload_status
 from inference_core.adapters.openai.params import chat_kwargs
 from inference_core.adapters.openai_http import CAPABILITIES
@@ -38,7 +31,6 @@ from inference_core.adapters.openai_http.wire import (
     stream_deltas,
     usage_from_body,
 )
-from inference_core.adapters.sse import SSEDecoder
 from inference_core.domain.catalog import AdapterCapabilities
 from inference_core.domain.chat import ChatChunk, ChatRequest, ChatResponse, FinishReason, Usage
 from inference_core.domain.errors import ContentFiltered, InvalidResponse, ProviderError
@@ -49,9 +41,6 @@ __all__ = ["DEFAULT_BASE_URL", "OpenAIHTTPChatModel"]
 
 #: Used when the connection names no endpoint.
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-
-#: Connections kept per event loop: enough for a wide fan-out to one server.
-DEFAULT_CONNECTION_LIMIT = 1000
 
 _DONE = b"[DONE]"
 _MAX_ERROR_TEXT = 500
@@ -67,10 +56,6 @@ def _static_headers(connection: ProviderConnection) -> dict[str, str]:
         headers["Authorization"] = f"Bearer {connection.api_key.get_secret_value()}"
     headers.update(connection.headers)  # the connection's own headers win (a gateway's auth)
     return headers
-
-
-async def _close_session(session: aiohttp.ClientSession) -> None:
-    await session.close()
 
 
 class OpenAIHTTPChatModel:
@@ -106,17 +91,13 @@ class OpenAIHTTPChatModel:
         self._stream_usage = stream_usage
         self._capabilities = capabilities or CAPABILITIES
         self._secret = connection.api_key.get_secret_value() if connection.api_key else None
-        base_url = (connection.base_url or DEFAULT_BASE_URL).rstrip("/")
-        self._base_url = base_url
-        self._url = URL(f"{base_url}/chat/completions")
-        self._headers = _static_headers(connection)
-        self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
-        self._limit = connection_limit
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, connect=connection.connect_timeout, sock_read=connection.read_timeout
-        )
-        self._sessions: LoopScoped[aiohttp.ClientSession] = LoopScoped(
-            self._new_session, _close_session
+        self._endpoint = Endpoint(
+            connection,
+            path="/chat/completions",
+            default_base_url=DEFAULT_BASE_URL,
+            headers=_static_headers(connection),
+            ssl_context=ssl_context,
+            connection_limit=connection_limit,
         )
 
     @property
@@ -127,27 +108,7 @@ class OpenAIHTTPChatModel:
     def __repr__(self) -> str:
         return (
             f"OpenAIHTTPChatModel(provider={self._provider!r}, "
-            f"client={self._connection.client!r}, base_url={self._base_url!r})"
-        )
-
-    def _new_session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, ssl=self._ssl)
-        return aiohttp.ClientSession(
-            connector=connector,
-            headers=self._headers,
-            timeout=self._timeout,
-            skip_auto_headers=("User-Agent",),  # ours is in the static headers
-            raise_for_status=False,
-        )
-
-    def _attempt_timeout(self, request: ChatRequest) -> aiohttp.ClientTimeout:
-        # Always a ClientTimeout: aiohttp reads ``timeout=None`` as "no timeout at all".
-        if request.timeout is None:
-            return self._timeout
-        return aiohttp.ClientTimeout(
-            total=request.timeout,
-            connect=self._connection.connect_timeout,
-            sock_read=self._connection.read_timeout,
+            f"client={self._connection.client!r}, base_url={self._endpoint.base_url!r})"
         )
 
     def _body(self, request: ChatRequest, *, stream: bool) -> bytes:
@@ -166,12 +127,6 @@ class OpenAIHTTPChatModel:
             redact(f"malformed response: {detail}", self._secret),
             provider=self._provider,
             model=model,
-        )
-
-    def _transport_error(self, exc: BaseException, model: str, *, in_stream: bool) -> ProviderError:
-        scrub_exception(exc, self._secret)
-        return connection_failure(
-            exc, provider=self._provider, model=model, secret=self._secret, in_stream=in_stream
         )
 
     def _status_error(
@@ -219,19 +174,11 @@ class OpenAIHTTPChatModel:
     async def complete(self, request: ChatRequest) -> ChatResponse:
         """Send one chat-completions request and return the whole answer."""
         model = request.model
-        session = self._sessions.get()
-        try:
-            async with session.post(
-                self._url,
-                data=self._body(request, stream=False),
-                timeout=self._attempt_timeout(request),
-            ) as response:
-                raw = await response.read()
-                status = response.status
-                if status >= 400:
-                    raise self._status_error(status, raw, response.headers, model)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise self._transport_error(exc, model, in_stream=False) from exc
+        status, headers, raw = await self._endpoint.post(
+            self._body(request, stream=False), seconds=request.timeout, model=model
+        )
+        if status >= 400:
+            raise self._status_error(status, raw, headers, model)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -255,38 +202,22 @@ class OpenAIHTTPChatModel:
         the whole answer, so a paid-for answer is never thrown away and retried.
         """
         model = request.model
-        session = self._sessions.get()
+        endpoint = self._endpoint
+        answer = await endpoint.open_stream(
+            self._body(request, stream=True), seconds=request.timeout, model=model
+        )
         try:
-            response = await session.post(
-                self._url,
-                data=self._body(request, stream=True),
-                timeout=self._attempt_timeout(request),
-            )
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise self._transport_error(exc, model, in_stream=False) from exc
-        finished_cleanly = False
-        try:
-            if response.status >= 400:
-                try:
-                    raw = await response.read()
-                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                    raise self._transport_error(exc, model, in_stream=False) from exc
-                raise self._status_error(response.status, raw, response.headers, model)
+            if answer.status >= 400:
+                raw = await endpoint.read(answer, model=model)
+                raise self._status_error(answer.status, raw, answer.headers, model)
             state = _StreamState()
-            decoder = SSEDecoder()
-            try:
-                async for data in response.content.iter_any():
-                    for event in decoder.feed(data):
-                        for chunk in self._chunks(event.data, event.event, state, model):
-                            yield chunk
-                        if state.done:
-                            break
+            events = endpoint.events(answer, model=model, settled=lambda: state.finish is not None)
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    for chunk in self._chunks(event.data, event.event, state, model):
+                        yield chunk
                     if state.done:
                         break
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-                if state.finish is None:
-                    raise self._transport_error(exc, model, in_stream=True) from exc
-                # The answer was complete (finish reason seen): keep it.
             if state.finish is None:
                 raise stream_cut(
                     "no chunk carried a finish_reason", provider=self._provider, model=model
@@ -297,17 +228,12 @@ class OpenAIHTTPChatModel:
                 calls = state.calls.complete()
             except ValueError as exc:
                 raise self._malformed(model, str(exc)) from exc
-            finished_cleanly = state.done and response.content.is_eof()
+            answer.complete = state.done
             yield ChatChunk(
                 finish_reason=state.finish, usage=state.usage or Usage(), tool_calls=calls
             )
         finally:
-            # A fully read stream goes back to the pool; anything else (an early
-            # exit, an error, a server still sending) closes its connection.
-            if finished_cleanly:
-                response.release()
-            else:
-                response.close()
+            answer.release()
 
     def _chunks(self, data: bytes, event: str, state: _StreamState, model: str) -> list[ChatChunk]:
         if data == _DONE:
@@ -351,7 +277,7 @@ class OpenAIHTTPChatModel:
 
     async def aclose(self) -> None:
         """Close the current loop's session (sessions of other loops close with their loop)."""
-        await self._sessions.aclose_current()
+        await self._endpoint.aclose()
 
 
 class _StreamState:
