@@ -15,6 +15,7 @@ from bench import payloads
 from bench.clients import BenchClient, BenchContext, NotBuilt, check_text
 from bench.runtime import (
     ANTHROPIC_PATH_MODEL,
+    ANTHROPIC_WIRE_MODEL,
     LITELLM_JSON_MODEL,
     LITELLM_PATH_MODEL,
     OPENAI_JSON_MODEL,
@@ -25,6 +26,7 @@ from bench.runtime import (
 
 __all__ = [
     "OursAnthropic",
+    "OursAnthropicHTTP",
     "OursLiteLLM",
     "OursOpenAI",
     "OursOpenAIHTTP",
@@ -34,6 +36,7 @@ _ADAPTERS = {
     "openai": "inference_core.adapters.openai",
     "openai_http": "inference_core.adapters.openai_http",
     "anthropic": "inference_core.adapters.anthropic",
+    "anthropic_http": "inference_core.adapters.anthropic_http",
     "litellm": "inference_core.adapters.litellm",
 }
 
@@ -223,6 +226,13 @@ class OursAnthropic(_Ours):
 
     path = "anthropic"
     model = ANTHROPIC_PATH_MODEL
+
+
+class OursAnthropicHTTP(_Ours):
+    """Use-cases on the ``anthropic_http`` path (aiohttp + orjson, no SDK)."""
+
+    path = "anthropic_http"
+    model = ANTHROPIC_WIRE_MODEL
 
 
 class OursLiteLLM(_Ours):

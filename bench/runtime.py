@@ -1,13 +1,14 @@
 """The ``inference_runtime.yaml`` and environment that route our providers to the bench server.
 
-Four paths, one per client path the bench measures:
+One provider per client path the bench measures:
 
 * ``openai/bench-model`` and ``bench-json``: provider ``openai``, client ``openai_sdk``;
 * ``anthropic/bench-claude``: provider ``anthropic``, client ``anthropic_sdk``;
 * ``bench-lite`` and ``bench-lite-json``: provider ``benchlite``, client ``litellm``, sent to
   LiteLLM as ``openai/bench-model`` (LiteLLM picks its provider from that prefix);
 * ``benchwire/bench-model`` and ``bench-wire-json``: provider ``benchwire``, client
-  ``openai_http`` (the no-SDK wire adapter).
+  ``openai_http`` (the no-SDK wire adapter);
+* ``benchclaude/bench-claude``: provider ``benchclaude``, client ``anthropic_http``.
 
 Base URLs come from ``routing.provider_base_url_env`` variables set in the environment
 snapshot (and, as a fallback, ``custom_endpoints``); keys from ``routing.provider_key_env``.
@@ -24,6 +25,7 @@ from bench.clients import FAKE_KEY
 
 __all__ = [
     "ANTHROPIC_PATH_MODEL",
+    "ANTHROPIC_WIRE_MODEL",
     "LITELLM_JSON_MODEL",
     "LITELLM_PATH_MODEL",
     "OPENAI_JSON_MODEL",
@@ -39,6 +41,7 @@ OPENAI_PATH_MODEL = f"openai/{payloads.OPENAI_MODEL}"
 OPENAI_JSON_MODEL = payloads.JSON_MODEL
 WIRE_PATH_MODEL = f"benchwire/{payloads.OPENAI_MODEL}"
 WIRE_JSON_MODEL = "bench-wire-json"
+ANTHROPIC_WIRE_MODEL = f"benchclaude/{payloads.ANTHROPIC_MODEL}"
 ANTHROPIC_PATH_MODEL = f"anthropic/{payloads.ANTHROPIC_MODEL}"
 LITELLM_PATH_MODEL = "bench-lite"
 LITELLM_JSON_MODEL = "bench-lite-json"
@@ -49,6 +52,7 @@ _PROVIDERS = {
     "anthropic": ("BENCH_ANTHROPIC_API_KEY", "BENCH_ANTHROPIC_BASE_URL", ""),
     "benchlite": ("BENCH_LITELLM_API_KEY", "BENCH_LITELLM_BASE_URL", "/v1"),
     "benchwire": ("BENCH_WIRE_API_KEY", "BENCH_WIRE_BASE_URL", "/v1"),
+    "benchclaude": ("BENCH_CLAUDE_API_KEY", "BENCH_CLAUDE_BASE_URL", ""),
 }
 
 
@@ -80,6 +84,7 @@ routing:
     anthropic: anthropic_sdk
     benchlite: litellm
     benchwire: openai_http
+    benchclaude: anthropic_http
   provider_key_env:
 {key_envs}
   provider_base_url_env:

@@ -83,6 +83,13 @@ _OURS_ANTHROPIC = (
     "inference_core.adapters.anthropic",
     "anthropic",
 )
+_OURS_ANTHROPIC_WIRE = (
+    "inference_core",
+    "inference_core.composition",
+    "inference_core.adapters.anthropic_http",
+    "aiohttp",
+    "orjson",
+)
 _OURS_LITELLM = (
     "inference_core",
     "inference_core.composition",
@@ -182,6 +189,13 @@ SUITES: tuple[Suite, ...] = (
         "OursAnthropic",
         _OURS_ANTHROPIC,
         ("anthropic-sdk-aiohttp", "anthropic-sdk"),
+    ),
+    _ours(
+        "ours-anthropic-http",
+        "anthropic_http wire path",
+        "OursAnthropicHTTP",
+        _OURS_ANTHROPIC_WIRE,
+        ("anthropic-sdk",),
     ),
     _ours("ours-litellm", "litellm path", "OursLiteLLM", _OURS_LITELLM, ("litellm",)),
     Suite("input", "bench_input.py", "input", "bench.bench_input:run", ("bench.bench_input",)),

@@ -1,4 +1,4 @@
-"""Anthropic adapter specifics the shared contract cannot express (real SDK, local server)."""
+"""Anthropic adapter specifics the shared contract cannot express (SDK and wire adapters)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import anthropic
 import pytest
 from pydantic import SecretStr
 
+from inference_core.adapters import anthropic_http
 from inference_core.adapters.anthropic import CAPABILITIES, AnthropicChatModel, create_chat_model
 from inference_core.adapters.anthropic.params import DEFAULT_MAX_TOKENS
 from inference_core.composition import default_chat_model_factory
@@ -21,11 +22,12 @@ from inference_core.domain.errors import (
 )
 from inference_core.domain.messages import AudioPart, ImagePart, Message, TextPart
 from inference_core.domain.routing import ClientPath, ProviderConnection
+from inference_core.ports.chat import ChatModel
 from tests.contract.harness import DEFAULT_KEY, shared_tls_context
 from tests.servers import FakeServer, Fault
 
 MODEL = "claude-test"
-Build = Callable[..., AnthropicChatModel]
+Build = Callable[..., ChatModel]
 
 
 @pytest.fixture
@@ -34,21 +36,28 @@ def server(fake_server_session: FakeServer) -> FakeServer:
     return fake_server_session
 
 
-@pytest.fixture
-async def build(server: FakeServer) -> AsyncIterator[Build]:
-    built: list[AnthropicChatModel] = []
+@pytest.fixture(params=["sdk", "wire"])
+async def build(server: FakeServer, request: pytest.FixtureRequest) -> AsyncIterator[Build]:
+    # Every case using this fixture runs on the SDK adapter and on the wire one.
+    built: list[ChatModel] = []
+    wire = request.param == "wire"
 
-    def make(*, api_key: str | None = DEFAULT_KEY, **options: Any) -> AnthropicChatModel:
+    def make(*, api_key: str | None = DEFAULT_KEY, **options: Any) -> ChatModel:
         connection = ProviderConnection(
             provider="anthropic",
-            client=ClientPath.ANTHROPIC_SDK,
+            client=ClientPath.ANTHROPIC_HTTP if wire else ClientPath.ANTHROPIC_SDK,
             base_url=server.base_url,
             api_key=SecretStr(api_key) if api_key else None,
         )
-        options.setdefault(
-            "http_client", anthropic.DefaultAsyncHttpxClient(verify=shared_tls_context())
-        )
-        model = create_chat_model(connection, **options)
+        model: ChatModel
+        if wire:
+            options.setdefault("ssl_context", shared_tls_context())
+            model = anthropic_http.create_chat_model(connection, **options)
+        else:
+            options.setdefault(
+                "http_client", anthropic.DefaultAsyncHttpxClient(verify=shared_tls_context())
+            )
+            model = create_chat_model(connection, **options)
         built.append(model)
         return model
 
@@ -236,6 +245,19 @@ async def test_the_bootstrap_factory_builds_this_adapter() -> None:
     assert model.capabilities == CAPABILITIES
     assert "api.anthropic.com" in repr(model) and DEFAULT_KEY not in repr(model)
     await model.aclose()
+
+
+async def test_the_bootstrap_factory_builds_the_wire_adapter() -> None:
+    connection = ProviderConnection(
+        provider="anthropic", client=ClientPath.ANTHROPIC_HTTP, api_key=SecretStr(DEFAULT_KEY)
+    )
+    model = default_chat_model_factory(connection)
+    assert isinstance(model, anthropic_http.AnthropicHTTPChatModel)
+    assert model.capabilities == CAPABILITIES
+    assert "api.anthropic.com" in repr(model) and DEFAULT_KEY not in repr(model)
+    await model.aclose()
+    with pytest.raises(ConfigurationError, match="anthropic_sdk"):
+        anthropic_http.create_chat_model(connection.model_copy(update={"client": "anthropic_sdk"}))
 
 
 def test_other_client_paths_are_refused() -> None:

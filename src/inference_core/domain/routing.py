@@ -55,6 +55,7 @@ class ClientPath(StrEnum):
     OPENAI_HTTP = "openai_http"
     GPT5_HTTP = "gpt5_http"
     ANTHROPIC_SDK = "anthropic_sdk"
+    ANTHROPIC_HTTP = "anthropic_http"
     LITELLM = "litellm"
     OLLAMA = "ollama"
     LLAMA_CPP = "llama_cpp"

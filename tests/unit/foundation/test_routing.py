@@ -52,7 +52,7 @@ def test_gpt5_family_uses_the_gpt5_client_path() -> None:
         (
             "anthropic/claude-3-5-sonnet-20241022",
             "anthropic",
-            ClientPath.ANTHROPIC_SDK,
+            ClientPath.ANTHROPIC_HTTP,
             "claude-3-5-sonnet-20241022",
         ),
         ("ollama/llama3", "ollama", ClientPath.OLLAMA, "llama3"),

@@ -1,5 +1,8 @@
-"""Anthropic Messages API (``anthropic_sdk``): Claude with a native system prompt.
+"""Anthropic Messages API through the SDK (``anthropic_sdk``, opt-in): Claude.
 
+The ``anthropic`` provider's default path is ``anthropic_http``
+(:mod:`inference_core.adapters.anthropic_http`: the same rules and contract, no
+SDK); this one serves configs that name it in ``routing.provider_client``.
 Requests go through ``anthropic.AsyncAnthropic`` (API version 2026-10-21) with
 SDK retries off. System messages become the top-level ``system`` field and
 consecutive same-role messages are merged. Images travel as ``image`` blocks
@@ -87,9 +90,9 @@ PLUGIN = ChatAdapterPlugin(
     paths=(
         ClientPathInfo(
             name=ClientPath.ANTHROPIC_SDK,
-            serves=("anthropic",),
             extra="anthropic",
-            description="Anthropic Messages API (native system prompt, image blocks)",
+            description="Anthropic Messages through the anthropic SDK (opt-in; "
+            "anthropic_http is the default)",
         ),
     ),
     create=create_chat_model,

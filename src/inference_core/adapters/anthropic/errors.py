@@ -20,9 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import anthropic
-import httpx2
-
 from inference_core.adapters.http_errors import (
     connection_failure,
     error_for_status,
@@ -34,7 +31,7 @@ from inference_core.domain.errors import (
     ProviderError,
 )
 
-__all__ = ["map_anthropic_error"]
+__all__ = ["ERROR_TYPE_STATUS", "error_for_payload", "map_anthropic_error"]
 
 
 #: Anthropic ``error.type`` -> the HTTP status it is documented with.
@@ -68,6 +65,47 @@ def _payload_fields(body: object) -> tuple[str, str | None]:
     return "", None
 
 
+def error_for_payload(
+    status: int | None,
+    body: object,
+    *,
+    headers: Mapping[str, str] | None,
+    provider: str,
+    model: str | None,
+    secret: str | None,
+) -> ProviderError:
+    """The domain error for an Anthropic error body (SDK-free: the wire adapter uses it too).
+
+    Args:
+        status: The HTTP status, or ``None`` for an ``error`` event inside a 200
+            stream (then ``error.type`` stands for the status, and the error
+            carries none).
+        body: The decoded error body (``{"type": "error", "error": {...}}``) or its text.
+        headers: Response headers (retry hints), when there was a response.
+        provider: Provider name for the error.
+        model: Model id that was called.
+        secret: The API key, redacted from the message.
+    """
+    message, kind = _payload_fields(body)
+    if _CONTENT_FILTERING in message.lower():
+        # Anthropic's wording for a policy block; the shared markers do not know it.
+        kind = f"{kind or ''} content_filter".strip()
+    if status is not None:
+        return error_for_status(
+            status, redact(message, secret), provider=provider, model=model,
+            headers=headers, code=kind,
+        )  # fmt: skip
+    error = error_for_status(
+        ERROR_TYPE_STATUS.get(kind or "", 500),
+        redact(message or "error event in the stream", secret),
+        provider=provider,
+        model=model,
+        code=kind,
+    )
+    error.status = None
+    return error
+
+
 def map_anthropic_error(
     exc: Exception,
     *,
@@ -87,6 +125,9 @@ def map_anthropic_error(
             broken connection means a cut stream.
     """
     scrub_exception(exc, secret)
+    import anthropic  # loaded already: the exception came from it
+    import httpx2
+
     if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
         return connection_failure(
             exc, provider=provider, model=model, secret=secret, in_stream=in_stream
@@ -99,27 +140,12 @@ def map_anthropic_error(
             status=exc.status_code,
         )
     if isinstance(exc, anthropic.APIStatusError):
-        message, kind = _payload_fields(exc.body)
-        if _CONTENT_FILTERING in message.lower():
-            # Anthropic's wording for a policy block; the shared markers do not know it.
-            kind = f"{kind or ''} content_filter".strip()
-        if exc.status_code >= 400:
-            return error_for_status(
-                exc.status_code,
-                redact(message, secret),
-                provider=provider,
-                model=model,
-                headers=exc.response.headers,
-                code=kind,
-            )
-        # An ``error`` event inside a 200 stream: no HTTP status of its own, no retry headers.
-        error = error_for_status(
-            ERROR_TYPE_STATUS.get(kind or "", 500),
-            redact(message or "error event in the stream", secret),
+        return error_for_payload(
+            exc.status_code if exc.status_code >= 400 else None,
+            exc.body,
+            headers=exc.response.headers,
             provider=provider,
             model=model,
-            code=kind,
+            secret=secret,
         )
-        error.status = None
-        return error
     return ProviderError(redact(str(exc), secret), provider=provider, model=model)
