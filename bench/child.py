@@ -119,14 +119,32 @@ def _load(factory: str) -> Callable[..., Any]:
     return obj
 
 
-async def _async_rows(client: BenchClient, kinds: list[Kind], it: Iterations) -> dict[str, Row]:
+async def _first_call(client: BenchClient, kinds: list[Kind]) -> float | None:
+    """Seconds for the client's first call (cold: adapter, session and connection built)."""
+    if "call" not in kinds:
+        return None
+    began = time.perf_counter()
+    try:
+        await client.call()
+    except Exception:  # reported by the measured rows themselves
+        return None
+    return time.perf_counter() - began
+
+
+async def _async_rows(
+    client: BenchClient, kinds: list[Kind], it: Iterations, first: dict[str, float]
+) -> dict[str, Row]:
     rows: dict[str, Row] = {}
+    began = time.perf_counter()
     try:
         await client.start()
     except NotBuilt as exc:
         return {kind: _not_built(str(exc)) for kind in kinds}
     except Exception as exc:
         return {kind: _error(exc) for kind in kinds}
+    cold = await _first_call(client, kinds)
+    if cold is not None:
+        first["start_and_first_call_s"] = time.perf_counter() - began
     try:
         for kind in kinds:
             began = time.perf_counter()
@@ -144,15 +162,26 @@ def _import_failure(suite: Suite, error: str) -> Row:
     return {"status": "na", "note": f"not installed: {error}"}
 
 
-def run_suite(suite: Suite, ctx: BenchContext, it: Iterations, import_error: str) -> dict[str, Row]:
-    """Measure every kind of ``suite``; returns ``{kind: row}``."""
+def run_suite(
+    suite: Suite,
+    ctx: BenchContext,
+    it: Iterations,
+    import_error: str,
+    first: dict[str, float] | None = None,
+) -> dict[str, Row]:
+    """Measure every kind of ``suite``; returns ``{kind: row}``.
+
+    ``first`` receives ``start_and_first_call_s``: building the client plus its
+    first (cold) call, measured before anything else.
+    """
+    first = {} if first is None else first
     if import_error:
         return {kind: _import_failure(suite, import_error) for kind in suite.kinds}
     client: BenchClient = _load(suite.factory)(ctx)
     async_kinds = [k for k in suite.kinds if k not in SYNC_KINDS]
     rows: dict[str, Row] = {}
     if async_kinds:
-        rows.update(asyncio.run(_async_rows(client, async_kinds, it)))
+        rows.update(asyncio.run(_async_rows(client, async_kinds, it, first)))
     for kind in suite.kinds:
         if kind in SYNC_KINDS:  # outside any event loop, as a sync caller would be
             began = time.perf_counter()
@@ -209,6 +238,11 @@ def run_child(argv: list[str], *, import_s: float, rss_kib: int, import_error: s
                 environ=bench_environ(f"http://{args.host}:{args.port}"),
                 quick=args.quick,
             )
-            result["rows"] = run_suite(suite, ctx, it, import_error)
+            first: dict[str, float] = {}
+            result["rows"] = run_suite(suite, ctx, it, import_error, first)
+            if "start_and_first_call_s" in first and not import_error:
+                # import + bootstrap + the first call, as a fresh process pays it
+                total = import_s + first["start_and_first_call_s"]
+                result["first_call_ms"] = round(total * 1000, 1)
     args.out.write_text(json.dumps(result), encoding="utf-8")
     return 0

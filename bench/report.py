@@ -208,6 +208,8 @@ def build_rows(
                 note = f"n/a ({note})"
             elif status == "error":
                 note = f"ERROR: {note}"
+            elif kind == "call" and suite.group == "ours" and result.get("first_call_ms"):
+                note = f"import + first call {float(result['first_call_ms']):,.0f} ms"
             ref = _ref_kind(kind)
             p50 = row.get("p50_us") if status == "ok" else None
             sdk = next(
