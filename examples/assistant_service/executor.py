@@ -7,8 +7,9 @@ kind of descriptor works: an ``AgentDescriptor`` runs through the library's
 ``ExecuteDescriptor``, an original-style ``SubAgentDescriptor`` through
 ``run_legacy_descriptor`` (see ``inference_core.compat.descriptors``).
 
-Runs go through ``inference.run_sync``: one long-lived event loop serves every
-request thread, so no loop (and no SDK client or model) is created per request.
+Runs go through ``inference.run_sync``: each request thread runs its call itself,
+on a long-lived loop that an ended thread hands to the next one, so loops (and SDK
+clients) are created per concurrent request, not per request; models are shared.
 """
 
 from __future__ import annotations

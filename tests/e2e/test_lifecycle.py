@@ -132,6 +132,40 @@ def test_the_seeds_asyncio_run_per_call_pattern_leaks_nothing_and_warns_nothing(
     _quiet(done.stderr)
 
 
+_SYNC_THREADS = """
+import json, threading
+from concurrent.futures import ThreadPoolExecutor
+from inference_core import LLMClient
+
+client = LLMClient(default_model="gpt-4o-mini")
+
+def ask(i):
+    return client.call([{"role": "user", "content": f"n{i}"}])["choices"][0]["message"]["content"]
+
+texts = [ask(0)]                                   # the main thread's own loop
+with ThreadPoolExecutor(2) as pool:                # each worker its own loop; they end here
+    texts += list(pool.map(ask, range(1, 9)))
+late = threading.Thread(target=lambda: texts.append(ask(9)))
+late.start(); late.join()                          # takes over a loop an ended worker left
+chunks = client.stream_call([{"role": "user", "content": "s"}])
+stream = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+print(json.dumps({"texts": sorted(texts), "stream": stream,
+                  "loops": client.inference.router.loops_cached}))
+# no close(): every thread's loop shuts down at exit and closes what it opened
+"""
+
+
+def test_sync_calls_from_several_threads_leak_nothing_and_warn_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    done = _run(_SYNC_THREADS, env, tmp_path)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["texts"] == sorted(f"Echo: n{i}" for i in range(10))
+    assert report["stream"] == "Echo: s"
+    assert report["loops"] == 2  # the main thread's and the late thread's (a worker's, reused)
+    _quiet(done.stderr)
+
+
 def _readme_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
 

@@ -5,7 +5,7 @@
 * :class:`ExecuteDescriptor`: a descriptor sub-agent run (ask, gates, media, assets).
 * :class:`ModelCaller`: what they share (routing, params, retries, fallbacks, events).
 * :class:`UsageLedger`: a usage sink with running totals per run, model and provider.
-* :class:`SyncRunner`: runs coroutines from sync code on one long-lived loop.
+* :class:`SyncRunner`: runs coroutines from sync code on long-lived loops (no thread hop).
 """
 
 from inference_core.application.calls import ModelCaller, build_messages, call_params

@@ -6,12 +6,13 @@ seed did (``response["choices"][0]["message"]["content"]``, stream chunks with
 ``choices[0]["delta"]``). Routing, retries, JSON validation, usage and cost
 are the use-cases' job.
 
-Event loops: all work runs on the client's one long-lived background loop
-(:meth:`Inference.run_sync`). Sync methods block on it; async methods await
-it from whatever loop the caller runs. So one client keeps working when each
-call comes from a fresh ``asyncio.run`` (as the seed's Assistant service
-does) or from inside a running loop (Jupyter), its SDK clients and connection
-pools are reused across calls, and no loop is created per call.
+Event loops: sync methods run their work through :meth:`Inference.run_sync`: in
+the calling thread, on that thread's long-lived loop, when no loop runs there;
+otherwise (Jupyter) on the client's background loop while they block. Async
+methods await the background loop from whatever loop the caller runs. So one
+client keeps working when each call comes from a fresh ``asyncio.run`` (as the
+seed's Assistant service does) or from inside a running loop, its SDK clients
+and connection pools are reused across calls, and no loop is created per call.
 """
 
 from __future__ import annotations
@@ -363,6 +364,12 @@ class LLMClient:
         early closes the provider stream. With ``tools``, calls arrive as
         ``delta["tool_calls"]`` pieces (``index``, then ``id``/``name`` and
         ``arguments`` text to concatenate), as OpenAI streams them.
+
+        The stream stays on the loop its first chunk was read on (the reading
+        thread's own loop, or the background loop inside a running loop). Read
+        from another thread afterwards (a thread pool serving each chunk), that
+        thread runs the same loop for the step, after any call the loop's own
+        thread is making there: see :class:`~inference_core.application.sync.PinnedLoop`.
         """
         inference = self._for(config)
         args = self._call_args(messages, model, config, kwargs, stream=True)
@@ -370,16 +377,21 @@ class LLMClient:
         stream_id = f"chatcmpl-stream-{id(args)}"
         chunks = inference.stream_chat(**args)
         first = True
+        # An async generator (and the SDK stream in it) belongs to the loop it started on.
+        pinned = inference.runner.pin()
         try:
             while True:
                 try:
-                    chunk = self._sync(inference, _next_chunk(chunks))
+                    chunk = pinned.run(_next_chunk(chunks))
                 except StopAsyncIteration:
                     return
                 yield chunk_dict(chunk, model=label, stream_id=stream_id, first=first)
                 first = False
         finally:
-            self._sync(inference, _close_stream(chunks))
+            try:
+                pinned.run(_close_stream(chunks))
+            finally:
+                pinned.release()
 
     async def astream_call(
         self,
@@ -523,7 +535,7 @@ class LLMClient:
         return ModelRegistry(self._inference.catalog).get_model(name) if name else None
 
     def close(self) -> None:
-        """Close pooled connections and stop the background loop."""
+        """Close pooled connections and stop the client's loops (per thread and background)."""
         for inference in (self._inference, *self._overridden.values()):
             inference.close()
 
@@ -541,7 +553,7 @@ class LLMClient:
 class GPT5ChatClient(LLMClient):
     """The seed's GPT-5 client: ``max_completion_tokens`` + ``reasoning_effort`` style.
 
-    Routing already sends GPT-5 family models through the ``gpt5_sdk`` path
+    Routing already sends GPT-5 family models through the ``gpt5_http`` path
     (which drops the sampling parameters GPT-5 rejects); this class only sets
     GPT-5 defaults.
     """

@@ -81,8 +81,9 @@ class Inference:
         redactor: Masks configured keys in every event the library emits; add
             it to your own structlog chain to cover your events too.
         ledger: Running usage and cost totals of every call made through here.
-        runner: The long-lived loop of :meth:`run_sync` (shared by the
-            instances :meth:`with_credentials` derives).
+        runner: The long-lived loops of :meth:`run_sync`, one per calling thread
+            plus a background one (shared by the instances :meth:`with_credentials`
+            derives).
         chat_text: The :class:`~inference_core.application.ChatText` use-case.
         chat_json: The :class:`~inference_core.application.ChatJSON` use-case.
         stream_chat: The :class:`~inference_core.application.StreamChat` use-case.
@@ -241,7 +242,7 @@ class Inference:
 
         Everything else is shared: config, catalog, adapter factory (an injected
         fake stays in place), ledger, usage sink, clock, sleeper, retry policy and
-        the :meth:`run_sync` loop. The key joins the redactor's masked values.
+        the :meth:`run_sync` loops. The key joins the redactor's masked values.
         """
         key = SecretStr(api_key) if isinstance(api_key, str) else api_key
         router = self.router.with_overrides(api_key=key, base_url=base_url)
@@ -296,24 +297,27 @@ class Inference:
         self.close()
 
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` from sync code on this instance's long-lived event loop.
+        """Run ``coro`` from sync code on one of this instance's long-lived event loops.
 
-        Works whether or not the calling thread already runs a loop (Jupyter);
-        every sync call reuses the same loop, so adapters and their connection
-        pools are reused too. Call :meth:`close` when done to close them.
+        In a thread running no event loop, ``coro`` runs right there, on that
+        thread's own loop (reused by its every call, with its adapters and
+        connection pools); inside a running loop (Jupyter), on a background loop
+        while the caller blocks. Call :meth:`close` when done to close them.
         """
         return self.runner.run(coro)
 
     def close(self) -> None:
-        """Close the adapters used through :meth:`run_sync` and stop its loop.
+        """Close the adapters used through :meth:`run_sync` and stop its loops.
 
-        An instance from :meth:`with_credentials` closes only its own adapters:
-        the loop belongs to the instance it came from.
+        Every loop shuts down, closing the adapters built on it on that loop (a
+        loop another thread is using right now does so when that call returns).
+        An instance from :meth:`with_credentials` closes only its own adapters,
+        on every loop: the loops belong to the instance it came from.
         """
-        if self.runner.started and not self.runner.closed:
-            self.runner.run(self.router.aclose())
         if self.owns_runner:
             self.runner.close()
+        else:
+            self.runner.run_on_each_loop(self.router.aclose)
 
 
 def bootstrap(
