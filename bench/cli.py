@@ -20,6 +20,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
+from bench.embedded import LIBRARY, EmbeddedReport
+from bench.embedded import markdown_section as embedded_section
+from bench.embedded import render as render_embedded
+from bench.embedded import run as run_embedded
+from bench.goals import evaluate, render_goals_markdown, render_goals_text
 from bench.media import render as render_media
 from bench.media import run_media_bench
 from bench.report import build_rows, loaded_note, machine_info, render_markdown, render_text
@@ -36,6 +41,9 @@ _FULL_TIMEOUT = 1800.0
 _CHILD_CAP_QUICK = 60.0
 _CHILD_CAP_FULL = 420.0
 _LOG_TAIL = 1500
+#: Seconds the embedded model rows need at most (quick: 1 short round; full: 6 rounds).
+_EMBEDDED_BUDGET_QUICK = 30.0
+_EMBEDDED_BUDGET_FULL = 300.0
 #: Variables a child keeps from our environment; everything else is dropped so no real
 #: key, proxy or provider URL can leak into a measurement.
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "SYSTEMROOT")
@@ -189,10 +197,20 @@ def run_suite_child(
     }
 
 
+#: The ``--only`` key of the embedded model rows (not a suite: they run in this process).
+EMBEDDED_KEY = "embedded"
+
+
 def _selected(only: str | None) -> list[Suite]:
     if not only:
         return list(SUITES)
-    return [suite_by_key(key.strip()) for key in only.split(",") if key.strip()]
+    keys = [key.strip() for key in only.split(",") if key.strip()]
+    return [suite_by_key(key) for key in keys if key != EMBEDDED_KEY]
+
+
+def _wants_embedded(only: str | None) -> bool:
+    # A subset run (``--only``) measures the embedded model only when it names it.
+    return not only or EMBEDDED_KEY in {key.strip() for key in only.split(",")}
 
 
 def _import_check_text(env: dict[str, str], timeout: float, runs: int) -> str:
@@ -216,12 +234,23 @@ def _workdir() -> Iterator[Path]:
         yield Path(tmp)
 
 
+def _embedded_ratio(report: EmbeddedReport | None) -> float | None:
+    """The library's worse tokens/s ratio to raw llama_cpp (call or stream)."""
+    if report is None:
+        return None
+    ratios = [r.ratio for r in report.rows if r.variant == LIBRARY and r.ratio is not None]
+    return min(ratios) if ratios else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; prints the table; writes docs/benchmarks.md in full mode."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few iterations (CI smoke)")
     parser.add_argument(
-        "--only", help="comma-separated suite keys: " + ",".join(s.key for s in SUITES)
+        "--only",
+        help="comma-separated suite keys: "
+        + ",".join([*(s.key for s in SUITES), EMBEDDED_KEY])
+        + f" ({EMBEDDED_KEY}: the embedded model rows)",
     )
     parser.add_argument("--timeout", type=float, help="hard limit for the whole run, seconds")
     parser.add_argument("--import-samples", type=int, help="children per suite for import/RSS")
@@ -244,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bare_rss: list[float] = []
     check_text = ""
     media_text = ""
+    embedded_report: EmbeddedReport | None = None
 
     def remaining() -> float:
         return deadline - time.monotonic()
@@ -284,6 +314,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             media_text = render_media(media_rows, 16)
 
+    # After the bench server stopped: the model runs on the CPU the server would share.
+    if _wants_embedded(args.only):
+        if remaining() > (_EMBEDDED_BUDGET_QUICK if quick else _EMBEDDED_BUDGET_FULL):
+            _progress("embedded model: library vs raw llama_cpp vs llama.cpp server")
+            embedded_report = run_embedded(quick)
+            _progress(f"embedded model: {embedded_report.elapsed_s:.1f} s")
+        else:
+            _progress("hard timeout near; skipping the embedded model rows")
+            embedded_report = EmbeddedReport(error="the run's hard timeout was near")
+
     info = replace(info, load_after=os.getloadavg())
     bare_kib = sorted(bare_rss)[len(bare_rss) // 2] if bare_rss else None
     rows = build_rows(
@@ -308,6 +348,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if media_text:
         print()
         print(media_text)
+    if embedded_report is not None:
+        print()
+        print(render_embedded(embedded_report))
+    goals = evaluate(rows, embedded_ratio=_embedded_ratio(embedded_report))
+    print()
+    print(render_goals_text(goals))
     print(f"\nfinished in {elapsed:.1f} s")
     if write_to is not None:
         write_to.parent.mkdir(parents=True, exist_ok=True)
@@ -321,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "Each row is its own process; peak RSS is that process's.\n\n"
                 f"{media_text}\n"
             )
+        if embedded_report is not None:
+            report += embedded_section(embedded_report)
+        report += "\n" + render_goals_markdown(goals)
         write_to.write_text(report, encoding="utf-8")
         print(f"wrote {write_to}")
     return 0

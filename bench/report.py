@@ -64,6 +64,7 @@ class TableRow:
     x_sdk: float | None = None
     x_litellm: float | None = None
     key: str = ""
+    first_call_ms: float | None = None
 
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -231,6 +232,7 @@ def build_rows(
                     x_sdk=_ratio(p50, sdk),
                     x_litellm=_ratio(p50, rows_by_key.get(f"litellm.{ref}")),
                     key=f"{suite.key}.{kind}",
+                    first_call_ms=result.get("first_call_ms") if kind == "call" else None,
                 )
             )
     return table

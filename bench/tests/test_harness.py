@@ -187,7 +187,7 @@ def test_cli_quick_subset_prints_one_table_and_writes_markdown(tmp_path: Path) -
     out = tmp_path / "benchmarks.md"
     proc = subprocess.run(
         [
-            *(sys.executable, "-m", "bench", "--quick", "--only", "raw,ours-openai,input"),
+            *(sys.executable, "-m", "bench", "--quick", "--only", "raw,ours-openai,input,embedded"),
             *("--write", str(out), "--timeout", "150"),
         ],
         cwd=REPO_ROOT,
@@ -208,3 +208,6 @@ def test_cli_quick_subset_prints_one_table_and_writes_markdown(tmp_path: Path) -
     assert "CPU:" in table and "Python:" in table
     markdown = out.read_text(encoding="utf-8")
     assert "## Results" in markdown and "| ChatText · openai path |" in markdown
+    # The embedded model rows (or why they were skipped: the 'local' extra is optional).
+    assert "## Embedded model" in markdown
+    assert "| library | stream |" in markdown or "embedded model benchmark skipped" in markdown
