@@ -35,11 +35,10 @@ refused before sending when the model or the adapter lacks what they need.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, Literal, NamedTuple, TypedDict, TypeVar
 
 from inference_core.application.observability import (
     AsyncioSleeper,
@@ -97,6 +96,7 @@ __all__ = [
     "build_messages",
     "call_params",
     "check_call_args",
+    "new_request_id",
 ]
 
 R = TypeVar("R")
@@ -190,9 +190,11 @@ _OPTION_USERS: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class OpenedCall:
+class OpenedCall(NamedTuple):
     """One logical call after its options were checked: its context and merged params.
+
+    Immutable; a named tuple because one is built per call (a frozen dataclass
+    costs several times more to build).
 
     Attributes:
         tools: The call's tools (``None``: it offers none).
@@ -340,6 +342,8 @@ def call_params(
     Raises:
         InvalidParameterError: A shortcut is out of bounds (``temperature=5``).
     """
+    if max_tokens is None and temperature is None and reasoning_effort is None:
+        return params
     shortcuts = {
         k: v
         for k, v in (
@@ -349,10 +353,32 @@ def call_params(
         )
         if v is not None
     }
-    if not shortcuts:
-        return params
     base = params or GenerationParams()
     return GenerationParams.parse({**base.model_dump(exclude_defaults=True), **shortcuts})
+
+
+# The version (4) and variant (RFC 4122) bits of a random UUID.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+# Ids correlate events, they guard nothing: a private generator (never the caller's seeded
+# ``random``) instead of a getrandom() system call per call; reseeded in forked children.
+_ids = random.Random()  # noqa: S311 - not a secret (see above)
+if hasattr(os, "register_at_fork"):  # no fork on Windows
+    os.register_at_fork(after_in_child=_ids.seed)
+
+
+def new_request_id() -> str:
+    """A random request id shaped like ``uuid.uuid4().hex`` (version 4, RFC 4122 variant)."""
+    return f"{_ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
+
+
+def _tool_fields(tools: ToolSet) -> dict[str, Any]:
+    """The :class:`ChatRequest` fields of a call that sends ``tools``."""
+    return {
+        "tools": tools.tools,
+        "tool_choice": tools.choice,
+        "parallel_tool_calls": tools.parallel if tools.offered else None,
+    }
 
 
 def _window(resolved: ResolvedModel) -> int | None:
@@ -471,8 +497,8 @@ class ModelCaller:
             TypeError: An option this use-case does not take (a misspelt keyword).
             InvalidInputError: An option has the wrong type or range.
         """
-        unknown = sorted(set(options) - _OPTION_NAMES)
-        if unknown:
+        if not _OPTION_NAMES.issuperset(options):
+            unknown = sorted(set(options) - _OPTION_NAMES)
             raise TypeError(f"{use_case}() got an unexpected keyword argument {unknown[0]!r}")
         model = options.get("model")
         params = options.get("params")
@@ -500,7 +526,7 @@ class ModelCaller:
             else _NO_EXTRAS
         )
         ctx = CallContext(
-            request_id=request_id or uuid.uuid4().hex,
+            request_id=request_id or new_request_id(),
             policy=retry or self.retry_policy,
             clock=self.clock,
             started=self.clock.now(),
@@ -579,9 +605,8 @@ class ModelCaller:
         """
         _check_media_capabilities(resolved, messages)
         effective = self.params_for(resolved, params)
-        send_tools = tools is not None and check_tool_support(resolved, tools)
-        offered = send_tools and tools is not None and tools.offered
-        sent_tools = tools.tools if send_tools and tools is not None else ()
+        sent = tools if tools is not None and check_tool_support(resolved, tools) else None
+        sent_tools = sent.tools if sent is not None else ()
         messages = self._fitted(resolved, messages, effective, sent_tools, fit, ctx)
         return ChatRequest(
             model=resolved.route.api_model,
@@ -591,9 +616,8 @@ class ModelCaller:
             timeout=attempt_timeout,
             # Some OpenAI-compatible servers reject stream_options; the model says so.
             stream_usage=resolved.capabilities.stream_usage,
-            tools=sent_tools,
-            tool_choice=tools.choice if send_tools and tools is not None else None,
-            parallel_tool_calls=tools.parallel if offered and tools is not None else None,
+            # Left out unless sent: pydantic fills a default for less than it checks a value.
+            **(_tool_fields(sent) if sent is not None else {}),
         )
 
     def _counter(self, resolved: ResolvedModel) -> TextCounter:

@@ -27,12 +27,13 @@ from inference_core.application.json_output import (
     ParseFailure,
     choose_strategy,
     feedback_message,
+    model_plan,
     parse_json,
     plan_json,
     strip_fence,
     with_instruction,
 )
-from inference_core.application.policy import CallContext
+from inference_core.application.policy import CallContext, DeadlineWatch
 from inference_core.application.results import ChatResult, FailedAttempt, JSONResult
 from inference_core.application.tools import (
     CheckedCall,
@@ -40,7 +41,6 @@ from inference_core.application.tools import (
     feedback_results,
     run_tool_calls,
 )
-from inference_core.domain.catalog import JSONOutput
 from inference_core.domain.chat import (
     ChatChunk,
     ChatRequest,
@@ -261,17 +261,6 @@ class ChatJSON:
             raise ValueError("max_repairs must be >= 0")
         self._caller = caller
         self.max_repairs = max_repairs
-        self._schemas: dict[type[BaseModel], OutputSchema] = {}
-        self._plans: dict[tuple[type[BaseModel], JSONOutput], JSONPlan] = {}
-
-    def _output(self, schema: type[BaseModel] | Mapping[str, Any] | None) -> OutputSchema:
-        if isinstance(schema, type):
-            # model_json_schema is costly; a class's schema never changes.
-            cached = self._schemas.get(schema)
-            if cached is None:
-                cached = self._schemas[schema] = OutputSchema.of(schema)
-            return cached
-        return OutputSchema.of(schema)
 
     @overload
     async def __call__(
@@ -330,7 +319,7 @@ class ChatJSON:
         call = caller.open(options, use_case="ChatJSON", max_repairs=max_repairs)
         ctx, wanted, attempt_timeout = call.ctx, call.params, call.attempt_timeout
         conversation = build_messages(messages, system, user)
-        output = self._output(schema)
+        output = OutputSchema.of(schema)
         repairs = self.max_repairs if max_repairs is None else max_repairs
         failed: list[FailedAttempt] = []
 
@@ -401,9 +390,7 @@ class ChatJSON:
         if output.model is None:
             plan = plan_json(strategy, output)
         else:
-            # Strict-schema rewriting and the prompt text never change for a class.
-            key = (output.model, strategy)
-            plan = self._plans.get(key) or self._plans.setdefault(key, plan_json(strategy, output))
+            plan = model_plan(output.model, strategy)
         self._caller.log.info(
             "inference.json_strategy",
             request_id=ctx.request_id,
@@ -447,7 +434,11 @@ def _reask(request: ChatRequest, raw: str, errors: list[str], finish: FinishReas
 
 @dataclass(slots=True)
 class _OpenStream:
-    """A stream whose first chunk has arrived (from here on it can no longer be retried)."""
+    """A stream whose first chunk has arrived (from here on it can no longer be retried).
+
+    ``watch`` keeps bounding the rest of the stream by the deadline; closing the
+    delivery closes it.
+    """
 
     resolved: ResolvedModel
     chunks: AsyncIterator[ChatChunk]
@@ -456,6 +447,7 @@ class _OpenStream:
     started: float
     ttft: float
     recorded: bool
+    watch: DeadlineWatch
 
 
 class StreamChat:
@@ -543,11 +535,12 @@ class StreamChat:
         ctx.attempts += 1
         started = caller.clock.now()
         chunks: AsyncIterator[ChatChunk] | None = None
+        watch = ctx.watch()  # one deadline timer for every chunk of this stream
         try:
             chunks = resolved.chat_model.stream(sent)
-            first = await ctx.bounded(anext(chunks, _END))
+            first = await watch.bounded(anext(chunks, _END))
             while isinstance(first, ChatChunk) and first.is_empty:
-                first = await ctx.bounded(anext(chunks, _END))
+                first = await watch.bounded(anext(chunks, _END))
             if not isinstance(first, ChatChunk):
                 raise InvalidResponse(
                     "stream ended before its first chunk",
@@ -555,6 +548,7 @@ class StreamChat:
                     model=resolved.route.api_model,
                 )
         except BaseException as exc:
+            watch.close()
             if chunks is not None:
                 await _close(chunks)
             cancelled = isinstance(exc, asyncio.CancelledError)
@@ -569,7 +563,7 @@ class StreamChat:
             )
             raise
         ttft = caller.clock.now() - started
-        return _OpenStream(resolved, chunks, first, number, started, ttft, recorded=False)
+        return _OpenStream(resolved, chunks, first, number, started, ttft, False, watch)
 
     async def _emulated(
         self,
@@ -607,7 +601,7 @@ class StreamChat:
         chunks = replay() if pieces else _empty()
         # complete() already recorded this answer's attempt and usage.
         now = self._caller.clock.now()
-        return _OpenStream(resolved, chunks, first, ctx.attempts, now, 0.0, recorded=True)
+        return _OpenStream(resolved, chunks, first, ctx.attempts, now, 0.0, True, ctx.watch())
 
     async def _deliver(
         self, ctx: CallContext, opened: _OpenStream
@@ -666,14 +660,15 @@ class StreamChat:
                         chunk if usage is chunk.usage else chunk.model_copy(update={"usage": usage})
                     )
                     return
-                if chunk.tool_call_deltas:
-                    calls.extend(chunk.tool_call_deltas)
-                if chunk.text:
-                    delivered.append(chunk.text)
-                if not chunk.is_empty:
+                text, deltas = chunk.text, chunk.tool_call_deltas
+                if deltas:
+                    calls.extend(deltas)
+                if text:
+                    delivered.append(text)
+                if text or deltas:  # not final here: anything else is an empty chunk
                     yield chunk
                 # The deadline bounds the whole stream, not only the wait for each event.
-                chunk = await ctx.bounded(anext(opened.chunks, _END))
+                chunk = await opened.watch.bounded(anext(opened.chunks, _END))
         except (GeneratorExit, asyncio.CancelledError):
             if not recorded:
                 recorded = True
@@ -694,6 +689,7 @@ class StreamChat:
                 model=route.api_model,
             ) from exc
         finally:
+            opened.watch.close()
             await _close(opened.chunks)
 
 

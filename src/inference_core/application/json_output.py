@@ -34,6 +34,7 @@ re-asking) still enforces it.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -54,6 +55,7 @@ __all__ = [
     "ParseFailure",
     "choose_strategy",
     "feedback_message",
+    "model_plan",
     "parse_json",
     "plan_json",
     "strict_schema",
@@ -61,6 +63,8 @@ __all__ = [
     "with_instruction",
 ]
 
+#: Model classes (and class, strategy pairs) whose derived schema pieces are kept.
+_CACHE_SIZE = 256
 _FENCE = re.compile(r"\A```[A-Za-z0-9_+-]*[ \t]*\r?\n(?P<body>.*?)\r?\n?```\Z", re.DOTALL)
 _SNIPPET_WIDTH = 80
 
@@ -87,11 +91,11 @@ class OutputSchema:
 
     @classmethod
     def of(cls, spec: type[BaseModel] | Mapping[str, Any] | None) -> OutputSchema:
-        """Describe a pydantic model class, a JSON Schema dict, or ``None``."""
+        """Describe a pydantic model class (once per class), a JSON Schema dict, or ``None``."""
         if spec is None:
             return cls(None, None, "output")
         if isinstance(spec, type) and issubclass(spec, BaseModel):
-            return cls(spec, spec.model_json_schema(), schema_name(spec.__name__))
+            return _model_output(spec)
         if isinstance(spec, Mapping):
             schema = dict(spec)
             # An invalid schema is refused here, before anything is paid for.
@@ -115,6 +119,12 @@ class OutputSchema:
             return None, [f"$: expected a JSON object, got {type(value).__name__}"]
         errors = validation_errors(self.validator, value)
         return (None, errors) if errors else (value, [])
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _model_output(model: type[BaseModel]) -> OutputSchema:
+    # model_json_schema is costly and a class's schema never changes.
+    return OutputSchema(model, model.model_json_schema(), schema_name(model.__name__))
 
 
 def _pydantic_error(error: Any) -> str:
@@ -231,6 +241,16 @@ def plan_json(strategy: JSONOutput, output: OutputSchema) -> JSONPlan:
     if strategy in (JSONOutput.JSON_OBJECT, JSONOutput.JSON_OBJECT_WITH_SCHEMA):
         return JSONPlan(JSONOutput.JSON_OBJECT, ResponseFormat(type="json_object"), instruction)
     return JSONPlan(JSONOutput.NONE, None, instruction)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def model_plan(model: type[BaseModel], strategy: JSONOutput) -> JSONPlan:
+    """:func:`plan_json` for ``OutputSchema.of(model)``, built once per class and strategy.
+
+    The strict-schema rewrite, the response format and the prompt text are
+    pure functions of the class; the cache is bounded and thread-safe.
+    """
+    return plan_json(strategy, _model_output(model))
 
 
 def _instruction(schema: Mapping[str, Any] | None) -> str:

@@ -9,14 +9,15 @@
   to the model as it is. At most 20 errors are returned.
 
 Validators are built once per schema (schemas are hashed by their canonical
-JSON). ``jsonschema`` is imported on the first schema checked, not with the
-package.
+JSON) and kept in a bounded, thread-safe cache. ``jsonschema`` is imported on
+the first schema checked, not with the package.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -64,6 +65,7 @@ def _depth(node: Any, limit: int) -> int:
 
 _CACHE_SIZE = 256
 _validators: dict[str, Any] = {}
+_validators_lock = threading.Lock()
 
 
 def _validator(schema: Mapping[str, Any] | bool) -> Any:
@@ -89,9 +91,11 @@ def _validator(schema: Mapping[str, Any] | bool) -> Any:
         where = _path(exc.path)  # where in the schema the problem sits
         raise InvalidSchemaError(f"invalid JSON Schema at {where}: {exc.message}") from None
     _check_refs(own)
-    if len(_validators) >= _CACHE_SIZE:
-        _validators.pop(next(iter(_validators)))
-    validator = _validators[key] = cls(own)
+    validator = cls(own)
+    with _validators_lock:  # two threads evicting at once would pop the same key
+        if len(_validators) >= _CACHE_SIZE:
+            _validators.pop(next(iter(_validators)))
+        _validators[key] = validator
     return validator
 
 

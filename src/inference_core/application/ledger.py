@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import threading
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,6 +63,7 @@ _TOKEN_FIELDS = (
     "cache_write_tokens",
     "reasoning_tokens",
 )
+_token_counts = operator.attrgetter(*_TOKEN_FIELDS)
 
 
 class _Running:
@@ -97,7 +99,11 @@ class _Running:
         self.images = self.characters = 0
         self.media_seconds = 0.0
 
-    def add(self, event: UsageEvent) -> None:
+    def add(self, event: UsageEvent, tokens: tuple[int | None, ...], unpriced: bool) -> None:
+        """Add ``event``; ``tokens`` are its usage's ``_TOKEN_FIELDS``, ``unpriced`` its flag.
+
+        Both are read from the event once by the ledger, for the three totals it adds to.
+        """
         self.attempts += 1
         outcome = event.outcome
         if outcome == "ok":
@@ -107,15 +113,14 @@ class _Running:
         else:
             self.cancelled += 1
         usage = event.usage
-        tokens = self.tokens
-        for index, name in enumerate(_TOKEN_FIELDS):
-            value = getattr(usage, name)
+        running = self.tokens
+        for index, value in enumerate(tokens):
             if value is not None:
-                current = tokens[index]
-                tokens[index] = value if current is None else current + value
+                current = running[index]
+                running[index] = value if current is None else current + value
         if usage.cost_usd is not None:
             self.cost = usage.cost_usd if self.cost is None else self.cost + usage.cost_usd
-        elif event.unpriced:
+        elif unpriced:
             self.cost_unknown = True
             self.unpriced += 1
         self.estimated = self.estimated or usage.estimated
@@ -164,16 +169,18 @@ class UsageLedger:
 
     def record(self, event: UsageEvent) -> None:
         """Add one attempt."""
+        tokens: tuple[int | None, ...] = _token_counts(event.usage)
+        unpriced = event.unpriced
         with self._lock:
-            self._total.add(event)
+            self._total.add(event, tokens, unpriced)
             model = self._by_model.get(event.model)
             if model is None:
                 model = self._by_model[event.model] = _Running()
-            model.add(event)
+            model.add(event, tokens, unpriced)
             provider = self._by_provider.get(event.provider)
             if provider is None:
                 provider = self._by_provider[event.provider] = _Running()
-            provider.add(event)
+            provider.add(event, tokens, unpriced)
 
     def _snapshot(self) -> LedgerSnapshot:
         # Callers hold the lock.

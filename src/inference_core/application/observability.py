@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, cast
 
 from inference_core.domain.catalog import ModelSpec
 from inference_core.domain.chat import Usage
 from inference_core.domain.media import MediaUsage
 from inference_core.domain.usage import Outcome, UsageEvent
 from inference_core.ports.routing import ResolvedModel
-from inference_core.ports.runtime import EventLog, UsageSink
+from inference_core.ports.runtime import EventLog, LevelAwareEventLog, UsageSink
 
 __all__ = [
     "AsyncioSleeper",
@@ -42,6 +42,10 @@ class NullEventLog:
     def warning(self, event: str, /, **fields: Any) -> None:
         """Drop the event."""
 
+    def wants_info(self) -> bool:
+        """Never: nothing is kept."""
+        return False
+
 
 class SystemClock:
     """The :class:`~inference_core.ports.Clock` of the process: ``time.monotonic``."""
@@ -57,6 +61,21 @@ class AsyncioSleeper:
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` without blocking the loop."""
         await asyncio.sleep(seconds)
+
+
+def _always() -> bool:
+    return True
+
+
+def _info_gate(log: EventLog) -> Callable[[], bool]:
+    """``log.wants_info`` when the log's class defines it, else a gate that is always open.
+
+    Looked up on the class: a structlog ``BoundLogger`` answers any attribute
+    with a logging method, so asking the instance would log a bogus event.
+    """
+    if getattr(type(log), "wants_info", None) is None:
+        return _always
+    return cast(LevelAwareEventLog, log).wants_info
 
 
 def priced(spec: ModelSpec | None, usage: Usage) -> Usage:
@@ -78,14 +97,16 @@ class AttemptRecorder:
     """Turns one attempt into one :class:`UsageEvent` per sink and one ``inference.call`` event.
 
     Both are emitted for every attempt, successful or not, so sinks and logs
-    count the same things. A sink that raises is reported and skipped:
-    observing a call must never fail it (the port forbids raising; this is the
-    defence when one does anyway).
+    count the same things (a :class:`~inference_core.ports.runtime.LevelAwareEventLog`
+    that says nobody sees info events is not sent the successful ones). A sink
+    that raises is reported and skipped: observing a call must never fail it
+    (the port forbids raising; this is the defence when one does anyway).
     """
 
     def __init__(self, sinks: Sequence[UsageSink], log: EventLog) -> None:
         self._sinks = tuple(sinks)
         self._log = log
+        self._wants_info = _info_gate(log)
 
     def record(
         self,
@@ -162,9 +183,10 @@ class AttemptRecorder:
                 self._log.warning(
                     "inference.usage_sink_failed", sink=type(sink).__name__, error=repr(exc)
                 )
-        fields = event.log_fields()
         if error is None:
-            self._log.info(event.event_name, **fields)
+            if self._wants_info():
+                self._log.info(event.event_name, **event.log_fields())
         else:
+            fields = event.log_fields()
             fields["error.message"] = str(error)[:_MAX_ERROR_TEXT]
             self._log.warning(event.event_name, **fields)

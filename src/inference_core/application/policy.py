@@ -27,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from inference_core.domain.chat import Usage
 from inference_core.domain.config import RetryPolicy
@@ -45,9 +45,11 @@ from inference_core.ports.runtime import Clock, Sleeper
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
-__all__ = ["CallContext", "RetryRunner", "falls_back", "is_retryable"]
+__all__ = ["CallContext", "DeadlineWatch", "RetryRunner", "falls_back", "is_retryable"]
 
 R = TypeVar("R")
+
+_NO_USAGE = Usage()
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -93,7 +95,7 @@ class CallContext:
     clock: Clock
     started: float
     attempts: int = 0
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = _NO_USAGE  # frozen: shared, never mutated
     last_error: BaseException | None = None
 
     @property
@@ -148,24 +150,21 @@ class CallContext:
         self.annotate(error)
         return error
 
-    async def bounded(self, work: Awaitable[R]) -> R:
-        """Await ``work`` but no later than the call's deadline.
+    def bounded(self, work: Awaitable[R]) -> Awaitable[R]:
+        """``work``, bounded by the call's deadline: await the result.
 
         Adapters' own timeouts bound each read or each token, not an attempt as a
         whole, so the deadline is enforced here (around a whole answer, around
-        each step of a stream, around a media job): past it the work is
-        cancelled and :class:`DeadlineExceeded` (final) is raised.
+        a media job; a stream's steps share one :meth:`watch`): past it the work
+        is cancelled and :class:`DeadlineExceeded` (final) is raised.
         """
-        left = self.remaining()
-        if left is None:
-            return await work
-        try:
-            async with asyncio.timeout(max(left, 0.0)) as scope:
-                return await work
-        except TimeoutError as exc:
-            if not scope.expired():
-                raise
-            raise self.deadline_error("the attempt was still running when it passed") from exc
+        if self.policy.deadline is None:
+            return work
+        return DeadlineWatch(self).bounded(work, last=True)
+
+    def watch(self) -> DeadlineWatch:
+        """A :class:`DeadlineWatch` for a series of awaits (close it when the series ends)."""
+        return DeadlineWatch(self)
 
     def check_deadline(self) -> None:
         """Raise :class:`DeadlineExceeded` if the deadline has already passed.
@@ -176,6 +175,97 @@ class CallContext:
         left = self.remaining()
         if left is not None and left <= 0:
             raise self.deadline_error("no time left to start an attempt") from self.last_error
+
+
+#: How much sooner the call's clock may put the deadline than a watch's armed timer
+#: before the timer is re-armed (only a test clock drifts from the loop's clock).
+_CLOCK_SLACK = 0.001
+
+
+class DeadlineWatch:
+    """Bounds a series of awaits by the call's deadline with ONE loop timer.
+
+    A stream awaits every chunk under the deadline, and a timer armed and
+    cancelled per chunk (``asyncio.timeout``) cost more than the rest of a
+    chunk's handling. The timer is armed at the first await and re-armed only
+    when the deadline moves (set-up time excluded) or the call's clock puts it
+    sooner; it cancels the task only while that task awaits in
+    :meth:`bounded`, so a deadline passing between two awaits is caught by the
+    next one, on its first suspension (as ``asyncio.timeout(0)`` would).
+    """
+
+    __slots__ = ("_armed_for", "_cancelled", "_ctx", "_handle", "_task")
+
+    def __init__(self, ctx: CallContext) -> None:
+        self._ctx = ctx
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed_for: float | None = None  # the deadline_at the timer was armed for
+        self._task: asyncio.Task[Any] | None = None  # the task awaiting in bounded()
+        self._cancelled = False  # the timer cancelled that task
+
+    async def bounded(self, work: Awaitable[R], *, last: bool = False) -> R:
+        """Await ``work`` but no later than the call's deadline (see :meth:`CallContext.bounded`).
+
+        ``last``: this is the series' last await; the timer is closed after it.
+
+        Raises:
+            DeadlineExceeded: The deadline passed while ``work`` ran (``work`` is cancelled).
+        """
+        ctx = self._ctx
+        deadline_at = ctx.deadline_at
+        if deadline_at is None:
+            return await work
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
+        if task is None:
+            raise RuntimeError("a deadline can only bound work inside a task")
+        when = loop.time() + max(deadline_at - ctx.clock.now(), 0.0)
+        handle = self._handle
+        if handle is None or self._armed_for != deadline_at or when < handle.when() - _CLOCK_SLACK:
+            self._arm(loop, when, deadline_at)
+        cancelling = task.cancelling()
+        self._task = task
+        try:
+            result = await work
+        except BaseException as exc:
+            if self._release(task, cancelling) and isinstance(exc, asyncio.CancelledError):
+                # Chained as asyncio.timeout chains it: CancelledError -> TimeoutError.
+                timeout = TimeoutError("the call's deadline passed")
+                timeout.__cause__ = exc
+                detail = "the attempt was still running when it passed"
+                raise self._ctx.deadline_error(detail) from timeout
+            raise
+        finally:
+            if last:
+                self.close()
+        self._release(task, cancelling)
+        return result
+
+    def close(self) -> None:
+        """Cancel the timer (the series ended)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float, deadline_at: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = loop.call_at(when, self._fire)
+        self._armed_for = deadline_at
+
+    def _fire(self) -> None:
+        self._handle = None
+        if self._task is not None:
+            self._cancelled = True
+            self._task.cancel()
+
+    def _release(self, task: asyncio.Task[Any], cancelling: int) -> bool:
+        """Stop watching ``task``; True when the timer cancelled it and nobody else did."""
+        self._task = None
+        if not self._cancelled:
+            return False
+        self._cancelled = False
+        return task.uncancel() <= cancelling
 
 
 def _retry_decision(retry_state: RetryCallState) -> bool:

@@ -227,8 +227,26 @@ class Usage(BaseModel):
         """True when the provider reported (or we estimated) token counts."""
         return self.input_tokens is not None or self.output_tokens is not None
 
+    @property
+    def is_empty(self) -> bool:
+        """True for ``Usage()``: no counts, no cost, not estimated (it adds nothing to a sum)."""
+        return (
+            self.input_tokens is None
+            and self.output_tokens is None
+            and self.cached_tokens is None
+            and self.cache_write_tokens is None
+            and self.reasoning_tokens is None
+            and self.cost_usd is None
+            and not self.estimated
+        )
+
     def __add__(self, other: Usage) -> Usage:
         """Sum two usages; the cost stays known only while every priced part is known."""
+        # A call's running total starts empty: its first attempt's usage IS the sum.
+        if other.is_empty:
+            return self
+        if self.is_empty:
+            return other
         return Usage(
             input_tokens=_add(self.input_tokens, other.input_tokens),
             output_tokens=_add(self.output_tokens, other.output_tokens),

@@ -6,7 +6,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from inference_core.domain.usage import UsageEvent
 
-__all__ = ["Clock", "EventLog", "Sleeper", "UsageSink"]
+__all__ = ["Clock", "EventLog", "LevelAwareEventLog", "Sleeper", "UsageSink"]
 
 
 @runtime_checkable
@@ -54,4 +54,19 @@ class EventLog(Protocol):
 
     def warning(self, event: str, /, **fields: Any) -> None:
         """Emit an event about a failure or a degraded choice."""
+        ...
+
+
+class LevelAwareEventLog(EventLog, Protocol):
+    """An :class:`EventLog` that can tell when info events would reach nobody.
+
+    The per-attempt ``inference.call`` event is built only when
+    :meth:`wants_info` says someone may see it: building its fields on every
+    attempt is wasted work when nothing shows info events. The method is
+    looked up on the log's class; a log whose class lacks it (a structlog
+    ``BoundLogger``) gets every event.
+    """
+
+    def wants_info(self) -> bool:
+        """False only when an info event emitted now would be dropped unseen."""
         ...
