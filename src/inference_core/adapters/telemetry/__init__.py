@@ -1,6 +1,6 @@
 """Telemetry adapter: structlog events and secret redaction.
 
-Nothing here imports structlog until the first event is emitted.
+Nothing here imports structlog: events use it once the application has (see events.py).
 """
 
 from inference_core.adapters.telemetry.events import StructlogEventLog
